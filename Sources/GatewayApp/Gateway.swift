@@ -1,0 +1,194 @@
+import ArchiveSink
+import CoreMetrics
+public import Delivery
+import Foundation
+public import GatewayConfig
+import GatewayCore
+public import GatewayHTTP
+public import Hummingbird
+public import Logging
+import NIOCore
+public import Prometheus
+import Routing
+import ServiceLifecycle
+import WriteAheadLog
+
+/// The assembled gateway: the HTTP application and the parts tests and operators look at.
+public struct Gateway: Sendable {
+    /// The Hummingbird application to run (it runs the log and dispatcher services too).
+    public var application: Application<RouterResponder<IngestRequestContext>>
+    /// The log between the router and the sinks.
+    public var log: any EventLog
+    /// One dispatcher per sink.
+    public var dispatchers: [SinkDispatcher]
+    /// Where metrics are registered (served on `/metrics`).
+    public var prometheus: PrometheusCollectorRegistry
+    /// The archive's root directory.
+    public var archiveDirectory: String
+}
+
+/// Why the gateway cannot start with a configuration.
+public struct GatewayStartupError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Builds the gateway from a validated configuration. `sluice serve` and the tests both call this.
+///
+/// - Parameters:
+///   - configuration: the loaded configuration.
+///   - logger: the root logger.
+///   - onServerRunning: called with the bound port once the listener is up.
+/// - Throws: ``GatewayStartupError`` when the configuration asks for something this build cannot do, or the log
+///   cannot be opened.
+public func buildGateway(
+    configuration: Configuration,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> Gateway {
+    if let problem = startupProblems(configuration: configuration).first {
+        throw GatewayStartupError(message: problem)
+    }
+    let prometheus = PrometheusCollectorRegistry()
+    let metrics = PrometheusMetricsFactory(registry: prometheus)
+    let sinks: [SinkID] = [.archive]
+
+    let log: any EventLog
+    let maxBytes = configuration.durability.maxDiskMB * 1024 * 1024
+    switch configuration.durability.mode {
+    case .memory:
+        log = MemoryLog(sinks: sinks, maxBytes: maxBytes)
+    case .disk:
+        var walConfiguration = WALConfiguration(directory: configuration.durability.directory, cursorNames: sinks.map(\.description))
+        walConfiguration.segmentSizeBytes = configuration.durability.segmentSizeMB * 1024 * 1024
+        walConfiguration.maxDiskBytes = maxBytes
+        walConfiguration.fsync =
+            switch configuration.durability.fsync {
+            case .always: .always
+            case .interval: .interval(.milliseconds(configuration.durability.fsyncIntervalMs))
+            case .never: .never
+            }
+        let wal: WriteAheadLog
+        do {
+            wal = try WriteAheadLog.open(walConfiguration)
+        } catch {
+            throw GatewayStartupError(message: "durability.dir: cannot open the write-ahead log: \(error)")
+        }
+        let recovery = wal.recovery
+        if recovery.truncatedBytes > 0 {
+            logger.warning(
+                "write-ahead log recovery truncated a damaged tail",
+                metadata: [
+                    "sluice.truncated_bytes": "\(recovery.truncatedBytes)",
+                    "sluice.segment": "\(recovery.truncatedSegment.map(String.init) ?? "-")",
+                    "sluice.reason": "\(recovery.reason ?? "-")",
+                ]
+            )
+        }
+        logger.info(
+            "write-ahead log opened",
+            metadata: ["sluice.records_recovered": "\(recovery.recordsRecovered)", LoggingKeys.path: "\(walConfiguration.directory)"]
+        )
+        CoreMetrics.Counter(label: "sluice_log_recovery_truncated_bytes_total", factory: metrics).increment(by: recovery.truncatedBytes)
+        log = WriteAheadEventLog(wal: wal, maxBytes: maxBytes)
+    }
+
+    let archiveDirectory = try archiveDirectory(from: configuration.archive.url)
+    let template: PartitionTemplate
+    do {
+        template = try PartitionTemplate(configuration.archive.partitionTemplate)
+    } catch {
+        throw GatewayStartupError(message: "archive.partition_template: \(error)")
+    }
+    let archive = ArchiveSink(
+        configuration: ArchiveSinkConfiguration(
+            directory: archiveDirectory,
+            bufferBytes: Int(configuration.archive.bufferSizeMB * 1024 * 1024),
+            bufferInterval: .milliseconds(Int64(configuration.archive.bufferIntervalSeconds * 1000)),
+            partitionTemplate: template,
+            errorPrefix: configuration.archive.errorPrefix,
+            compressionLevel: configuration.archive.compressionLevel
+        ),
+        metricsFactory: metrics
+    )
+    let registry = ConfirmationRegistry()
+    let dispatchers = [
+        SinkDispatcher(sink: archive, log: log, registry: registry, deadLetters: archive, logger: logger, metricsFactory: metrics)
+    ]
+    let router = HTTPAPI.makeRouter(
+        HTTPAPI.Dependencies(
+            configuration: configuration,
+            router: Routing.Router(configuration: configuration),
+            log: log,
+            registry: registry,
+            dispatchers: dispatchers,
+            prometheus: prometheus
+        )
+    )
+    var services: [any Service] = [LogService(log: log)]
+    services.append(contentsOf: dispatchers as [any Service])
+    let application = Application(
+        router: router,
+        configuration: ApplicationConfiguration(
+            address: .hostname(configuration.server.host, port: configuration.server.port),
+            serverName: "sluice"
+        ),
+        services: services,
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+        logger: logger
+    )
+    return Gateway(
+        application: application, log: log, dispatchers: dispatchers, prometheus: prometheus, archiveDirectory: archiveDirectory
+    )
+}
+
+/// The benchmark ceiling application: the gateway's HTTP server answering 202 to `POST /v1/events` without reading
+/// the body (see `docs/benchmarks.md`).
+public func buildCeilingApplication(
+    configuration: Configuration,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> Application<RouterResponder<IngestRequestContext>> {
+    Application(
+        router: HTTPAPI.makeCeilingRouter(prometheus: PrometheusCollectorRegistry()),
+        configuration: ApplicationConfiguration(
+            address: .hostname(configuration.server.host, port: configuration.server.port),
+            serverName: "sluice"
+        ),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+        logger: logger
+    )
+}
+
+/// What a valid configuration asks for that this build cannot do; `sluice check-config` reports these as errors
+/// and `sluice serve` refuses to start with them.
+public func startupProblems(configuration: Configuration) -> [String] {
+    var problems: [String] = []
+    if configuration.kinesis != nil {
+        problems.append("kinesis: the Kinesis backend is not available in this version; remove the 'kinesis:' section")
+    }
+    if configuration.kafka != nil {
+        problems.append("kafka: the Kafka backend is not available in this version; remove the 'kafka:' section")
+    }
+    do {
+        _ = try archiveDirectory(from: configuration.archive.url)
+    } catch {
+        problems.append(error.message)
+    }
+    do {
+        _ = try PartitionTemplate(configuration.archive.partitionTemplate)
+    } catch {
+        problems.append("archive.partition_template: \(error)")
+    }
+    return problems
+}
+
+/// The local directory of a `file://` archive url (`file://./data/archive`, `file:///var/lib/sluice`).
+func archiveDirectory(from url: String) throws(GatewayStartupError) -> String {
+    guard url.hasPrefix("file://") else {
+        throw GatewayStartupError(message: "archive.url: only file:// archives are available in this version (got '\(url)')")
+    }
+    let path = String(url.dropFirst("file://".count))
+    guard !path.isEmpty else { throw GatewayStartupError(message: "archive.url: the file:// url names no directory") }
+    return path
+}

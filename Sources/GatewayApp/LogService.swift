@@ -1,0 +1,13 @@
+import Delivery
+import ServiceLifecycle
+
+/// Keeps the log open while the gateway runs and closes it (final sync, cursors persisted) at shutdown.
+/// It is the first service, so it is shut down last: after the HTTP server and every dispatcher have drained.
+struct LogService: Service {
+    let log: any EventLog
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await log.close()
+    }
+}

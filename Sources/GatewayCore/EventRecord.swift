@@ -1,0 +1,87 @@
+/// An accepted event as it travels from the gateway through the log to the sinks.
+///
+/// `envelope` is the versioned JSON envelope sent to every backend, one line without a newline:
+/// `{"v":1,"event_id":…,"team":…,"app":…,"partition_key":…,"received_at":…,"payload":…}`.
+/// The other fields repeat what sinks need without re-parsing it.
+public struct EventRecord: Sendable, Equatable {
+    /// The client's `event_id`, or a generated UUIDv7.
+    public var eventID: String
+    /// The stream's team.
+    public var team: String
+    /// The stream's app.
+    public var app: String
+    /// The partition key (defaults to the event id).
+    public var partitionKey: String
+    /// When the gateway received the event, in Unix epoch milliseconds.
+    public var receivedAtMillis: Int64
+    /// The route the router chose.
+    public var route: Route
+    /// Whether the event is also written to the archive (in addition to a Kinesis or Kafka route).
+    public var isArchived: Bool
+    /// A process-local token naming a confirmed request waiting for this record's receipt; 0 when nobody waits.
+    public var waiterToken: UInt64
+    /// The versioned JSON envelope bytes.
+    public var envelope: [UInt8]
+
+    public init(
+        eventID: String,
+        team: String,
+        app: String,
+        partitionKey: String,
+        receivedAtMillis: Int64,
+        route: Route,
+        isArchived: Bool,
+        waiterToken: UInt64 = 0,
+        envelope: [UInt8]
+    ) {
+        self.eventID = eventID
+        self.team = team
+        self.app = app
+        self.partitionKey = partitionKey
+        self.receivedAtMillis = receivedAtMillis
+        self.route = route
+        self.isArchived = isArchived
+        self.waiterToken = waiterToken
+        self.envelope = envelope
+    }
+
+    /// The sinks this record goes to, as a bitmask of ``SinkID`` raw values.
+    public var sinkMask: UInt32 {
+        var mask: UInt32 = 0
+        switch route {
+        case .local: mask |= SinkID.archive.bit
+        case .kinesis: mask |= SinkID.kinesis.bit
+        case .kafka: mask |= SinkID.kafka.bit
+        }
+        if isArchived { mask |= SinkID.archive.bit }
+        return mask
+    }
+
+    /// The sink whose acknowledgement is this record's receipt.
+    public var primarySink: SinkID {
+        switch route {
+        case .local: .archive
+        case .kinesis: .kinesis
+        case .kafka: .kafka
+        }
+    }
+}
+
+/// The sinks a record can be routed to; their raw values are bit positions in a record's sink mask.
+public enum SinkID: Int, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case archive = 0
+    case kinesis = 1
+    case kafka = 2
+
+    /// This sink's bit in a sink mask.
+    public var bit: UInt32 { 1 << UInt32(rawValue) }
+
+    /// The sink's name, also the name of its cursor in the log.
+    public var description: String {
+        switch self {
+        case .archive: "archive"
+        case .kinesis: "kinesis"
+        case .kafka: "kafka"
+        }
+    }
+}

@@ -1,0 +1,274 @@
+import CoreMetrics
+import Delivery
+import EnvelopeScanner
+import GatewayCore
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `POST /v1/events`, `POST /v1/events/confirmed` and `POST /v1/events/batch`.
+struct EventsController: Sendable {
+    let ingestor: EventIngestor
+    let log: any EventLog
+    let registry: ConfirmationRegistry
+    let maxBodyBytes: Int
+    let maxBatchEvents: Int
+    let confirmedTimeout: Duration
+
+    func addRoutes(to group: RouterGroup<IngestRequestContext>) {
+        group.post("events") { request, context in
+            try await self.single(request, context: context, isConfirmed: false)
+        }
+        group.post("events/confirmed") { request, context in
+            try await self.single(request, context: context, isConfirmed: true)
+        }
+        group.post("events/batch") { request, context in
+            try await self.batch(request, context: context)
+        }
+    }
+
+    enum BodyKind { case json, ndjson }
+
+    /// The body's media type: JSON when absent; 415 for anything but JSON (and NDJSON where allowed).
+    func bodyKind(of request: Request, allowNDJSON: Bool) throws(ProblemDetails) -> BodyKind {
+        guard let value = request.headers[.contentType] else { return .json }
+        let parts = value.split(separator: ";").map { $0.trimmingWhitespace().lowercased() }
+        let mediaType = parts.first ?? ""
+        for parameter in parts.dropFirst() where parameter.hasPrefix("charset=") {
+            let charset = parameter.dropFirst("charset=".count).filter { $0 != "\"" }
+            if charset != "utf-8" && charset != "utf8" {
+                throw ProblemDetails(
+                    status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type",
+                    detail: "events must be UTF-8; got charset '\(charset)'"
+                )
+            }
+        }
+        switch mediaType {
+        case "application/json": return .json
+        case "application/x-ndjson" where allowNDJSON, "application/ndjson" where allowNDJSON: return .ndjson
+        default:
+            let accepted = allowNDJSON ? "application/json or application/x-ndjson" : "application/json"
+            throw ProblemDetails(
+                status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type",
+                detail: "Content-Type '\(value)' is not accepted here; send \(accepted)"
+            )
+        }
+    }
+
+    /// Collects the body, refusing it while reading once it passes the limit.
+    func collectBody(_ request: Request) async throws -> ByteBuffer {
+        let tooLarge = ProblemDetails(
+            status: .contentTooLarge, type: "body-too-large", title: "Body too large",
+            detail: "the request body is larger than server.max_body_kb (\(maxBodyBytes) bytes)",
+            extensions: [("limit_bytes", "\(maxBodyBytes)")]
+        )
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes { throw tooLarge }
+        do {
+            return try await request.body.collect(upTo: maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
+        }
+    }
+
+    func single(_ request: Request, context: IngestRequestContext, isConfirmed: Bool) async throws -> Response {
+        _ = try bodyKind(of: request, allowNDJSON: false)
+        let body = try await collectBody(request)
+        let token = isConfirmed ? registry.register() : 0
+        let prepared: PreparedEvent
+        do {
+            prepared = try body.withUnsafeReadableBytes { bytes throws(ProblemDetails) in
+                try ingestor.prepare(bytes, receivedAtMillis: context.arrivedAtMillis, waiterToken: token)
+            }
+        } catch {
+            if isConfirmed { registry.cancel(token) }
+            throw error
+        }
+        let position: LogPosition
+        do {
+            guard let first = try await log.append([prepared.record]).first else {
+                throw ProblemDetails.logUnavailable("the log returned no position")
+            }
+            position = first
+        } catch let error as EventLogError {
+            if isConfirmed { registry.cancel(token) }
+            if error.code == .full { ingestor.metrics.refused.increment() }
+            throw EventIngestor.problem(for: error)
+        }
+        let record = prepared.record
+        guard isConfirmed else {
+            var json = "{" + Self.eventFields(record)
+            json += ",\"log\":\(Self.positionJSON(position))}"
+            return Self.json(json, status: .accepted)
+        }
+        switch await registry.wait(for: token, timeout: confirmedTimeout) {
+        case .accepted(let receipt, let attempts):
+            var json = "{" + Self.eventFields(record)
+            json += "," + Self.receiptJSON(receipt) + ",\"attempts\":\(attempts)}"
+            return Self.json(json, status: .ok)
+        case .rejected(let failure):
+            throw ProblemDetails(
+                status: .badGateway, type: "delivery-failed", title: "Delivery failed",
+                detail: "the \(record.route.kind) backend rejected the event after \(failure.attempts.count) attempt(s): \(failure.message)",
+                extensions: [
+                    ("event_id", EnvelopeWriter.jsonString(record.eventID)),
+                    ("route", EnvelopeWriter.jsonString(record.route.kind.description)),
+                    ("error_code", EnvelopeWriter.jsonString(failure.code)),
+                    ("attempts", Self.attemptsJSON(failure.attempts)),
+                ]
+            )
+        case nil:
+            throw ProblemDetails(
+                status: .gatewayTimeout, type: "confirmation-timeout", title: "Confirmation timed out",
+                detail: "the backend did not confirm the event within \(confirmedTimeout); it is in the log and will still be delivered",
+                extensions: [
+                    ("event_id", EnvelopeWriter.jsonString(record.eventID)),
+                    ("route", EnvelopeWriter.jsonString(record.route.kind.description)),
+                    ("log", Self.positionJSON(position)),
+                ]
+            )
+        }
+    }
+
+    func batch(_ request: Request, context: IngestRequestContext) async throws -> Response {
+        let kind = try bodyKind(of: request, allowNDJSON: true)
+        let body = try await collectBody(request)
+        enum Item {
+            case prepared(PreparedEvent, line: Int?)
+            case problem(ProblemDetails, line: Int?)
+        }
+        let items: [Item] = try body.withUnsafeReadableBytes { bytes throws(ProblemDetails) -> [Item] in
+            let ranges: [(Range<Int>, Int?)]
+            switch kind {
+            case .json:
+                do throws(EnvelopeError) {
+                    ranges = try EnvelopeScanner.arrayElements(bytes, maxDepth: ingestor.maxDepth + 1).map { ($0, nil) }
+                } catch {
+                    if error.code == .notAnArray {
+                        throw ProblemDetails.invalidEnvelope(
+                            "a batch is a JSON array of event envelopes, or NDJSON with Content-Type application/x-ndjson", field: nil
+                        )
+                    }
+                    throw EventIngestor.problem(for: error)
+                }
+            case .ndjson:
+                ranges = Self.lines(in: bytes)
+            }
+            if ranges.isEmpty {
+                throw ProblemDetails(status: .badRequest, type: "empty-batch", title: "Empty batch", detail: "the batch holds no events")
+            }
+            if ranges.count > maxBatchEvents {
+                throw ProblemDetails(
+                    status: .contentTooLarge, type: "batch-too-large", title: "Batch too large",
+                    detail: "the batch holds \(ranges.count) events; server.max_batch_events is \(maxBatchEvents)",
+                    extensions: [("limit_events", "\(maxBatchEvents)")]
+                )
+            }
+            return ranges.map { range, line in
+                do throws(ProblemDetails) {
+                    let prepared = try ingestor.prepare(
+                        UnsafeRawBufferPointer(rebasing: bytes[range]), receivedAtMillis: context.arrivedAtMillis, waiterToken: 0
+                    )
+                    return .prepared(prepared, line: line)
+                } catch {
+                    return .problem(error, line: line)
+                }
+            }
+        }
+        let records = items.compactMap { item -> EventRecord? in
+            if case .prepared(let prepared, _) = item { return prepared.record }
+            return nil
+        }
+        var positions: [LogPosition] = []
+        if !records.isEmpty {
+            do {
+                positions = try await log.append(records)
+            } catch {
+                if error.code == .full { ingestor.metrics.refused.increment(by: records.count) }
+                throw EventIngestor.problem(for: error)
+            }
+        }
+        var results: [String] = []
+        var accepted = 0
+        for (index, item) in items.enumerated() {
+            switch item {
+            case .prepared(let prepared, let line):
+                var json = "{\"index\":\(index),"
+                if let line { json += "\"line\":\(line)," }
+                json += "\"status\":202," + Self.eventFields(prepared.record)
+                if accepted < positions.count { json += ",\"log\":\(Self.positionJSON(positions[accepted]))" }
+                results.append(json + "}")
+                accepted += 1
+            case .problem(let problem, let line):
+                var json = "{\"index\":\(index),"
+                if let line { json += "\"line\":\(line)," }
+                json += "\"status\":\(problem.status.code),\"error\":\(problem.json)}"
+                results.append(json)
+            }
+        }
+        let rejected = items.count - accepted
+        let json = "{\"accepted\":\(accepted),\"rejected\":\(rejected),\"results\":[\(results.joined(separator: ","))]}"
+        return Self.json(json, status: rejected == 0 ? .ok : HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"))
+    }
+
+    /// Non-blank NDJSON lines (a trailing `\r` is dropped) with their 1-based line numbers.
+    static func lines(in bytes: UnsafeRawBufferPointer) -> [(Range<Int>, Int?)] {
+        var out: [(Range<Int>, Int?)] = []
+        var start = 0
+        var lineNumber = 1
+        while start <= bytes.count {
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            var lineEnd = end
+            if lineEnd > start, bytes[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+            let isBlank = (start..<lineEnd).allSatisfy { bytes[$0] == 0x20 || bytes[$0] == 0x09 }
+            if !isBlank { out.append((start..<lineEnd, lineNumber)) }
+            start = end + 1
+            lineNumber += 1
+        }
+        return out
+    }
+
+    static func eventFields(_ record: EventRecord) -> String {
+        "\"event_id\":\(EnvelopeWriter.jsonString(record.eventID)),\"route\":\(EnvelopeWriter.jsonString(record.route.kind.description))"
+            + ",\"stream\":{\"team\":\(EnvelopeWriter.jsonString(record.team)),\"app\":\(EnvelopeWriter.jsonString(record.app))}"
+    }
+
+    static func positionJSON(_ position: LogPosition) -> String {
+        "{\"sequence\":\(position.sequence),\"segment\":\(position.segment),\"offset\":\(position.offset)}"
+    }
+
+    static func receiptJSON(_ receipt: Receipt) -> String {
+        switch receipt {
+        case .local(let position):
+            return "\"log\":" + positionJSON(position)
+        case .kinesis(let stream, let shardID, let sequenceNumber, let subSequenceNumber):
+            var json = "\"kinesis\":{\"stream\":\(EnvelopeWriter.jsonString(stream)),\"shard_id\":\(EnvelopeWriter.jsonString(shardID))"
+            json += ",\"sequence_number\":\(EnvelopeWriter.jsonString(sequenceNumber))"
+            if let subSequenceNumber { json += ",\"sub_sequence_number\":\(subSequenceNumber)" }
+            return json + "}"
+        case .kafka(let topic, let partition, let offset):
+            return "\"kafka\":{\"topic\":\(EnvelopeWriter.jsonString(topic)),\"partition\":\(partition),\"offset\":\(offset)}"
+        }
+    }
+
+    static func attemptsJSON(_ attempts: [DeliveryAttempt]) -> String {
+        "[" + attempts.map { attempt in
+            "{\"started_at\":\"\(Timestamp.rfc3339(millis: attempt.startedAtMillis))\",\"duration_ms\":\(attempt.durationMillis)"
+                + ",\"error_code\":\(EnvelopeWriter.jsonString(attempt.errorCode ?? ""))"
+                + ",\"error_message\":\(EnvelopeWriter.jsonString(attempt.errorMessage ?? ""))}"
+        }.joined(separator: ",") + "]"
+    }
+
+    static func json(_ text: String, status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> Substring {
+        let start = firstIndex { !$0.isWhitespace } ?? endIndex
+        let end = lastIndex { !$0.isWhitespace }.map { index(after: $0) } ?? start
+        return self[start..<Swift.max(start, end)]
+    }
+}

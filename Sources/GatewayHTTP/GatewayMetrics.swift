@@ -1,0 +1,73 @@
+import CoreMetrics
+import GatewayCore
+import Metrics
+import Synchronization
+
+/// HTTP request metrics: `sluice_http_requests_total{path,status}` and `sluice_http_request_duration_seconds{path}`.
+/// Metric objects are cached per label set so the hot path does no factory lookups.
+final class HTTPMetrics: Sendable {
+    private let factory: any MetricsFactory
+    private let counters = Mutex<[String: Counter]>([:])
+    private let timers = Mutex<[String: Metrics.Timer]>([:])
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    func record(path: String, status: Int, seconds: Double) {
+        let key = "\(path) \(status)"
+        let counter = counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Counter(
+                label: "sluice_http_requests_total", dimensions: [("path", path), ("status", "\(status)")], factory: factory
+            )
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+        let timer = timers.withLock { timers in
+            if let timer = timers[path] { return timer }
+            let timer = Metrics.Timer(label: "sluice_http_request_duration_seconds", dimensions: [("path", path)], factory: factory)
+            timers[path] = timer
+            return timer
+        }
+        timer.recordNanoseconds(Int64(seconds * 1e9))
+    }
+}
+
+/// Router decisions: `sluice_events_total{team,app,route,size}` and `sluice_event_bytes_total{team,app,route}`.
+final class IngestMetrics: Sendable {
+    private struct Key: Hashable {
+        var team: String
+        var app: String
+        var route: RouteKind
+        var isLarge: Bool
+    }
+
+    private let factory: any MetricsFactory
+    private let counters = Mutex<[Key: (events: Counter, bytes: Counter)]>([:])
+    let rejected: Counter
+    let refused: Counter
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        rejected = Counter(label: "sluice_events_invalid_total", factory: factory)
+        refused = Counter(label: "sluice_events_refused_total", dimensions: [("reason", "backpressure")], factory: factory)
+    }
+
+    func routed(team: String, app: String, route: RouteKind, isLarge: Bool, bytes: Int) {
+        let key = Key(team: team, app: app, route: route, isLarge: isLarge)
+        let pair = counters.withLock { counters in
+            if let pair = counters[key] { return pair }
+            let dimensions = [("team", team), ("app", app), ("route", route.description)]
+            let pair = (
+                Counter(label: "sluice_events_total", dimensions: dimensions + [("size", isLarge ? "large" : "small")], factory: factory),
+                Counter(label: "sluice_event_bytes_total", dimensions: dimensions, factory: factory)
+            )
+            counters[key] = pair
+            return pair
+        }
+        pair.events.increment()
+        pair.bytes.increment(by: bytes)
+    }
+}

@@ -1,0 +1,69 @@
+public import Delivery
+public import GatewayConfig
+public import Hummingbird
+public import Prometheus
+public import Routing
+import CoreMetrics
+
+/// Builds the gateway's HTTP router: the events endpoints under `/v1`, and `/health`, `/ready`, `/metrics`.
+public enum HTTPAPI {
+    /// Everything the HTTP layer talks to.
+    public struct Dependencies: Sendable {
+        public var configuration: Configuration
+        public var router: Routing.Router
+        public var log: any EventLog
+        public var registry: ConfirmationRegistry
+        public var dispatchers: [SinkDispatcher]
+        public var prometheus: PrometheusCollectorRegistry
+
+        public init(
+            configuration: Configuration, router: Routing.Router, log: any EventLog, registry: ConfirmationRegistry,
+            dispatchers: [SinkDispatcher], prometheus: PrometheusCollectorRegistry
+        ) {
+            self.configuration = configuration
+            self.router = router
+            self.log = log
+            self.registry = registry
+            self.dispatchers = dispatchers
+            self.prometheus = prometheus
+        }
+    }
+
+    /// The router with every route and middleware.
+    public static func makeRouter(_ dependencies: Dependencies) -> Hummingbird.Router<IngestRequestContext> {
+        let factory = PrometheusMetricsFactory(registry: dependencies.prometheus)
+        let server = dependencies.configuration.server
+        let router = Hummingbird.Router(context: IngestRequestContext.self)
+        router.middlewares.add(RequestTimingMiddleware(metrics: HTTPMetrics(factory: factory)))
+        let ingestor = EventIngestor(
+            router: dependencies.router, maxDepth: server.maxJSONDepth, metrics: IngestMetrics(factory: factory)
+        )
+        EventsController(
+            ingestor: ingestor,
+            log: dependencies.log,
+            registry: dependencies.registry,
+            maxBodyBytes: server.maxBodyKB * 1024,
+            maxBatchEvents: server.maxBatchEvents,
+            confirmedTimeout: .milliseconds(server.confirmedTimeoutMs)
+        ).addRoutes(to: router.group("v1"))
+        OperationsController(
+            log: dependencies.log,
+            dispatchers: dependencies.dispatchers,
+            registry: dependencies.registry,
+            prometheus: dependencies.prometheus,
+            gauges: OperationsGauges(factory: factory)
+        ).addRoutes(to: router)
+        return router
+    }
+
+    /// The benchmark ceiling: the same server and middleware, with `POST /v1/events` answering 202 without reading
+    /// the body. Used by `sluice serve --ceiling` to measure what the HTTP stack alone costs.
+    public static func makeCeilingRouter(prometheus: PrometheusCollectorRegistry) -> Hummingbird.Router<IngestRequestContext> {
+        let router = Hummingbird.Router(context: IngestRequestContext.self)
+        router.middlewares.add(RequestTimingMiddleware(metrics: HTTPMetrics(factory: PrometheusMetricsFactory(registry: prometheus))))
+        router.post("v1/events") { _, _ in
+            EventsController.json("{}", status: .accepted)
+        }
+        return router
+    }
+}

@@ -1,0 +1,81 @@
+import CompressNIO
+import Foundation
+import NIOCore
+
+/// Everything found in a local archive directory: every line of every published GZIP file, parsed.
+/// Test support: used by the HTTP and integration suites to check what reached the archive.
+public struct ArchiveContents: Sendable {
+    /// One NDJSON line.
+    public struct Line: Sendable {
+        /// The file's path relative to the archive root.
+        public var file: String
+        /// The line's bytes.
+        public var bytes: [UInt8]
+        /// The parsed line, nil if it is not a JSON object.
+        public var object: [String: any Sendable]?
+
+        /// `event_id` of an envelope line (or of the `record` of an error line).
+        public var eventID: String? {
+            (object?["event_id"] as? String) ?? ((object?["record"] as? [String: any Sendable])?["event_id"] as? String)
+        }
+    }
+
+    /// Envelope lines of published files (not under the error prefix or the staging directory).
+    public var lines: [Line] = []
+    /// Lines under the error prefix.
+    public var errorLines: [Line] = []
+    /// Files that could not be decompressed, or lines that are not JSON objects.
+    public var corrupt: [String] = []
+    /// Relative paths of the published files.
+    public var files: [String] = []
+
+    /// Event ids of `lines`, in file order.
+    public var eventIDs: [String] { lines.compactMap(\.eventID) }
+
+    /// Reads every `*.gz` file under `directory`, skipping `.staging`.
+    public static func read(_ directory: String, errorPrefix: String = "errors/") throws -> ArchiveContents {
+        var contents = ArchiveContents()
+        let root = URL(fileURLWithPath: directory)
+        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) else { return contents }
+        var paths: [String] = []
+        for case let url as URL in enumerator where url.pathExtension == "gz" {
+            let relative = String(url.path.dropFirst(root.path.count + 1))
+            if relative.hasPrefix(".staging") { continue }
+            paths.append(relative)
+        }
+        for relative in paths.sorted() {
+            contents.files.append(relative)
+            let data = try Data(contentsOf: root.appendingPathComponent(relative))
+            var compressed = ByteBuffer(bytes: data)
+            let text: ByteBuffer
+            do {
+                text = try compressed.decompress(with: .gzip())
+            } catch {
+                contents.corrupt.append("\(relative): \(error)")
+                continue
+            }
+            let bytes = Array(text.readableBytesView)
+            for slice in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+                let lineBytes = Array(slice)
+                let object = (try? JSONSerialization.jsonObject(with: Data(lineBytes))) as? [String: Any]
+                if object == nil { contents.corrupt.append("\(relative): not a JSON object: \(String(decoding: lineBytes, as: UTF8.self).prefix(80))") }
+                let line = Line(file: relative, bytes: lineBytes, object: object.map(Self.sendable))
+                if relative.hasPrefix(errorPrefix) { contents.errorLines.append(line) } else { contents.lines.append(line) }
+            }
+        }
+        return contents
+    }
+
+    private static func sendable(_ object: [String: Any]) -> [String: any Sendable] {
+        var out: [String: any Sendable] = [:]
+        for (key, value) in object {
+            switch value {
+            case let nested as [String: Any]: out[key] = sendable(nested)
+            case let string as String: out[key] = string
+            case let number as NSNumber: out[key] = number.doubleValue
+            default: out[key] = "\(value)"
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import GatewayApp
+import GatewayConfig
+import Hummingbird
+import Logging
+
+/// `sluice serve [--config FILE]`: runs the gateway until SIGTERM or SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the gateway.",
+        discussion: """
+            Without --config, runs the embedded default: one catch-all stream (team 'default', app 'default', also the \
+            default stream), a durable write-ahead log under ./data/wal and a GZIP NDJSON archive under ./data/archive, \
+            listening on 0.0.0.0:8080. SIGTERM or SIGINT stop intake, drain in-flight requests, flush the archive and exit 0.
+            """
+    )
+
+    @Option(name: .long, help: "The YAML configuration file (see docs/configuration.md).")
+    var config: String?
+
+    @Option(name: .long, help: "Override server.host.")
+    var host: String?
+
+    @Option(name: .long, help: "Override server.port (0 picks a free port).")
+    var port: Int?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical. Default: $LOG_LEVEL or info.")
+    var logLevel: String?
+
+    @Option(name: .long, help: "Log format: json or text.")
+    var logFormat: LogFormat = .json
+
+    @Flag(name: .long, help: .hidden)
+    var ceiling = false
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let level = Logger.Level(rawValue: logLevel ?? environment["LOG_LEVEL"] ?? "info") ?? .info
+        let format = logFormat
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler =
+                switch format {
+                case .json: JSONLogHandler(label: label)
+                case .text: StreamLogHandler.standardError(label: label)
+                }
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "sluice")
+
+        var configuration: Configuration
+        if let config {
+            let report = Configuration.load(contentsOfFile: config, environment: environment)
+            for warning in report.warnings {
+                logger.warning("configuration warning", metadata: ["sluice.problem": "\(warning)"])
+            }
+            guard let loaded = report.configuration, report.errors.isEmpty else {
+                FileHandle.standardError.write(Data("sluice: \(config) has \(report.errors.count) error(s):\n".utf8))
+                for problem in report.errors { FileHandle.standardError.write(Data("  \(problem)\n".utf8)) }
+                throw ExitCode(1)
+            }
+            configuration = loaded
+        } else {
+            configuration = .embeddedDefault
+        }
+        if let host { configuration.server.host = host }
+        if let port { configuration.server.port = port }
+
+        let announce: @Sendable (Int) async -> Void = { [host = configuration.server.host] port in
+            logger.info(
+                "listening",
+                metadata: ["sluice.url": "http://\(host):\(port)", "sluice.port": "\(port)", "sluice.version": "\(SluiceVersion.current)"]
+            )
+        }
+        if ceiling {
+            // Benchmark ceiling (docs/benchmarks.md): the same HTTP server, answering 202 without reading the body.
+            try await buildCeilingApplication(configuration: configuration, logger: logger, onServerRunning: announce).runService()
+            return
+        }
+        let gateway: Gateway
+        do {
+            gateway = try buildGateway(configuration: configuration, logger: logger, onServerRunning: announce)
+        } catch {
+            FileHandle.standardError.write(Data("sluice: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        try await gateway.application.runService()
+        logger.info("stopped")
+    }
+}
+
+/// How log lines are written.
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case json
+    case text
+}
