@@ -61,7 +61,7 @@ public final class ArchiveSink: Sink, DeadLetterDestination {
 
     struct PartitionBuffer {
         var relativeDirectory: String
-        var lines: [UInt8] = []
+        var lines = ByteBuffer()
         var sequences: [UInt64] = []
         var firstSequence: UInt64
         var openedAt: ContinuousClock.Instant
@@ -132,20 +132,20 @@ public final class ArchiveSink: Sink, DeadLetterDestination {
                     )
                 }
                 // Optional chaining mutates the buffer in place (no copy of the accumulated lines).
-                state.partitions[key]?.lines.append(contentsOf: event.envelope)
-                state.partitions[key]?.lines.append(UInt8(ascii: "\n"))
+                state.partitions[key]?.lines.writeBytes(event.envelope)
+                state.partitions[key]?.lines.writeInteger(UInt8(ascii: "\n"))
                 state.partitions[key]?.sequences.append(record.sequence)
                 state.bufferedBytes += event.envelope.count + 1
-                if (state.partitions[key]?.lines.count ?? 0) >= configuration.bufferBytes, !due.contains(key) {
+                if (state.partitions[key]?.lines.readableBytes ?? 0) >= configuration.bufferBytes, !due.contains(key) {
                     due.append(key)
                 }
             }
             if state.bufferedBytes > configuration.maxBufferedBytes {
-                let largestFirst = state.partitions.sorted { $0.value.lines.count > $1.value.lines.count }
+                let largestFirst = state.partitions.sorted { $0.value.lines.readableBytes > $1.value.lines.readableBytes }
                 var remaining = state.bufferedBytes
                 for (key, buffer) in largestFirst where remaining > configuration.maxBufferedBytes / 2 {
                     if !due.contains(key) { due.append(key) }
-                    remaining -= buffer.lines.count
+                    remaining -= buffer.lines.readableBytes
                 }
             }
             return Self.take(due, from: &state)
@@ -174,7 +174,7 @@ public final class ArchiveSink: Sink, DeadLetterDestination {
     private static func take(_ keys: [PartitionKey], from state: inout State) -> [PartitionBuffer] {
         keys.compactMap { key in
             guard let buffer = state.partitions.removeValue(forKey: key) else { return nil }
-            state.bufferedBytes -= buffer.lines.count
+            state.bufferedBytes -= buffer.lines.readableBytes
             return buffer
         }
     }
@@ -187,7 +187,7 @@ public final class ArchiveSink: Sink, DeadLetterDestination {
                 let compressedSize = try await compressAndWrite(buffer.lines, relativePath: buffer.relativeDirectory + name)
                 filesPublished.increment()
                 recordsPublished.increment(by: buffer.sequences.count)
-                bytesUncompressed.increment(by: buffer.lines.count)
+                bytesUncompressed.increment(by: buffer.lines.readableBytes)
                 bytesCompressed.increment(by: compressedSize)
                 reporter.released(buffer.sequences)
             } catch {
@@ -215,13 +215,13 @@ public final class ArchiveSink: Sink, DeadLetterDestination {
         bufferedGauge.record(bufferedBytes)
     }
 
-    private func compressAndWrite(_ lines: [UInt8], relativePath: String) async throws(ArchiveError) -> Int {
+    private func compressAndWrite(_ lines: ByteBuffer, relativePath: String) async throws(ArchiveError) -> Int {
         let level = Int32(configuration.compressionLevel)
         let writer = self.writer
         let result: Result<Int, ArchiveError>
         do {
             result = try await threadPool.runIfActive { () -> Result<Int, ArchiveError> in
-                var input = ByteBuffer(bytes: lines)
+                var input = lines
                 let compressed: ByteBuffer
                 do {
                     compressed = try input.compress(with: .gzip(configuration: ZlibConfiguration(compressionLevel: level)))
@@ -294,7 +294,7 @@ public final class ArchiveSink: Sink, DeadLetterDestination {
         let directory = configuration.errorPrefix + (configuration.errorPrefix.hasSuffix("/") ? "" : "/")
             + "type=\(safeCode)/"
             + configuration.partitionTemplate.render(team: record.event.team, app: record.event.app, millis: record.event.receivedAtMillis)
-        _ = try await compressAndWrite(line, relativePath: directory + Self.fileName(firstSequence: record.sequence))
+        _ = try await compressAndWrite(ByteBuffer(bytes: line), relativePath: directory + Self.fileName(firstSequence: record.sequence))
         deadLetters.increment()
     }
 }

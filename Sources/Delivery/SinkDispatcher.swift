@@ -84,6 +84,12 @@ public final class SinkDispatcher: Service, Sendable {
 
     public func run() async throws {
         let reader = try log.makeReader(for: sink.id)
+        if let start = log.stats.cursors[sink.id] {
+            state.withLock { state in
+                state.watermark = start
+                state.readPosition = start
+            }
+        }
         let reporter = makeReporter()
         await withGracefulShutdownHandler {
             await loop(reader: reader, reporter: reporter)
@@ -197,7 +203,8 @@ public final class SinkDispatcher: Service, Sendable {
                         }
                     }
                 case .records:
-                    break
+                    // Nothing arrived while stopping: the HTTP server is already closed, so the log is drained.
+                    if stopping { return }
                 case .failed(let error):
                     state.withLock { $0.problem = "reading the log failed: \(error)" }
                     logger.error("reading the log failed", metadata: [LoggingKeys.error: "\(error)"])

@@ -1,41 +1,54 @@
-/// The binary form of an ``EventRecord`` inside a log record's body.
+/// The binary form of an ``EventRecord`` inside a log record's body: the envelope, then a trailer.
 ///
-/// Layout (little-endian): `u8 version (1)`, `u8 route kind`, `u64 waiter token`, `u8 archived`,
-/// then four length-prefixed (`u32`) UTF-8 strings: route destination, team, app, partition key;
-/// then the envelope bytes to the end. The event id and received-at time are stored by the log itself.
+/// Trailer layout (little-endian): `u8 version (1)`, `u8 route kind`, `u64 waiter token`, `u8 archived`, then four
+/// length-prefixed (`u32`) UTF-8 strings: route destination, team, app, partition key; and last a `u32` with the
+/// trailer's own length (everything from the version byte to before this field). The event id and received-at time
+/// are stored by the log itself.
 extension EventRecord {
     static let codecVersion: UInt8 = 1
 
-    /// Encodes everything but the event id and received-at time (which the log stores in its own header).
+    /// The log record body: the envelope followed by the trailer. Shares the record's buffer (no copy).
     public func encodedBody() -> [UInt8] {
-        var out: [UInt8] = []
-        let destination = route.destination
-        out.reserveCapacity(19 + destination.utf8.count + team.utf8.count + app.utf8.count + partitionKey.utf8.count + envelope.count)
-        out.append(Self.codecVersion)
+        body
+    }
+
+    static func appendTrailer(
+        to out: inout [UInt8], route: Route, isArchived: Bool, waiterToken: UInt64, team: String, app: String, partitionKey: String
+    ) {
+        let start = out.count
+        out.reserveCapacity(start + trailerCapacity(team: team, app: app, partitionKey: partitionKey, destination: route.destination))
+        out.append(codecVersion)
         out.append(route.kind.rawValue)
         withUnsafeBytes(of: waiterToken.littleEndian) { out.append(contentsOf: $0) }
         out.append(isArchived ? 1 : 0)
-        for string in [destination, team, app, partitionKey] {
+        for string in [route.destination, team, app, partitionKey] {
             withUnsafeBytes(of: UInt32(string.utf8.count).littleEndian) { out.append(contentsOf: $0) }
             out.append(contentsOf: string.utf8)
         }
-        out.append(contentsOf: envelope)
-        return out
+        let length = UInt32(out.count - start)
+        withUnsafeBytes(of: length.littleEndian) { out.append(contentsOf: $0) }
     }
 
-    /// Decodes a body written by ``encodedBody()``.
+    /// Decodes a body written by ``encodedBody()``, keeping the buffer (no copy).
     /// - Throws: ``RecordDecodingError`` when the bytes are not a record body of a known version.
     public init(decoding body: [UInt8], eventID: String, receivedAtMillis: Int64) throws(RecordDecodingError) {
-        var reader = ByteReader(bytes: body)
+        guard body.count >= 4 else { throw RecordDecodingError(message: "record body is truncated") }
+        var lengthReader = ByteReader(bytes: body, position: body.count - 4)
+        guard let trailerLength = lengthReader.readUInt32().map(Int.init), trailerLength + 4 <= body.count else {
+            throw RecordDecodingError(message: "record trailer length is out of range")
+        }
+        let envelopeCount = body.count - 4 - trailerLength
+        var reader = ByteReader(bytes: body, position: envelopeCount, end: body.count - 4)
         guard let version = reader.readByte(), version == Self.codecVersion else {
             throw RecordDecodingError(message: "unknown record body version")
         }
         guard let kindRaw = reader.readByte(), let kind = RouteKind(rawValue: kindRaw),
             let token = reader.readUInt64(), let archived = reader.readByte(),
             let destination = reader.readString(), let team = reader.readString(),
-            let app = reader.readString(), let partitionKey = reader.readString()
+            let app = reader.readString(), let partitionKey = reader.readString(),
+            reader.position == reader.end
         else {
-            throw RecordDecodingError(message: "record body is truncated")
+            throw RecordDecodingError(message: "record trailer is malformed")
         }
         let route: Route =
             switch kind {
@@ -44,15 +57,8 @@ extension EventRecord {
             case .kafka: .kafka(topic: destination)
             }
         self.init(
-            eventID: eventID,
-            team: team,
-            app: app,
-            partitionKey: partitionKey,
-            receivedAtMillis: receivedAtMillis,
-            route: route,
-            isArchived: archived != 0,
-            waiterToken: token,
-            envelope: Array(body[reader.position...])
+            eventID: eventID, team: team, app: app, partitionKey: partitionKey, receivedAtMillis: receivedAtMillis,
+            route: route, isArchived: archived != 0, waiterToken: token, body: body, envelopeCount: envelopeCount
         )
     }
 }
@@ -64,19 +70,26 @@ public struct RecordDecodingError: Error, Sendable, CustomStringConvertible {
     public var description: String { "cannot decode event record: \(message)" }
 }
 
-/// A bounds-checked little-endian reader over a byte array.
+/// A bounds-checked little-endian reader over part of a byte array.
 struct ByteReader {
     let bytes: [UInt8]
     var position = 0
+    var end: Int
+
+    init(bytes: [UInt8], position: Int = 0, end: Int? = nil) {
+        self.bytes = bytes
+        self.position = position
+        self.end = end ?? bytes.count
+    }
 
     mutating func readByte() -> UInt8? {
-        guard position < bytes.count else { return nil }
+        guard position < end else { return nil }
         defer { position += 1 }
         return bytes[position]
     }
 
     mutating func readUInt32() -> UInt32? {
-        guard bytes.count - position >= 4 else { return nil }
+        guard end - position >= 4 else { return nil }
         var value: UInt32 = 0
         for index in 0..<4 { value |= UInt32(bytes[position + index]) << (8 * UInt32(index)) }
         position += 4
@@ -84,7 +97,7 @@ struct ByteReader {
     }
 
     mutating func readUInt64() -> UInt64? {
-        guard bytes.count - position >= 8 else { return nil }
+        guard end - position >= 8 else { return nil }
         var value: UInt64 = 0
         for index in 0..<8 { value |= UInt64(bytes[position + index]) << (8 * UInt64(index)) }
         position += 8
@@ -92,7 +105,7 @@ struct ByteReader {
     }
 
     mutating func readString() -> String? {
-        guard let length = readUInt32().map(Int.init), bytes.count - position >= length else { return nil }
+        guard let length = readUInt32().map(Int.init), end - position >= length else { return nil }
         defer { position += length }
         return String(decoding: bytes[position..<(position + length)], as: UTF8.self)
     }

@@ -3,26 +3,37 @@
 /// `envelope` is the versioned JSON envelope sent to every backend, one line without a newline:
 /// `{"v":1,"event_id":…,"team":…,"app":…,"partition_key":…,"received_at":…,"payload":…}`.
 /// The other fields repeat what sinks need without re-parsing it.
+///
+/// The record keeps one buffer, ``body``: the envelope followed by a small trailer with the routing fields. That is
+/// exactly what the log stores, so appending shares the buffer and reading back slices it: the envelope is copied
+/// once on the way in (from the request) and not again until a sink writes it out.
 public struct EventRecord: Sendable, Equatable {
     /// The client's `event_id`, or a generated UUIDv7.
-    public var eventID: String
+    public let eventID: String
     /// The stream's team.
-    public var team: String
+    public let team: String
     /// The stream's app.
-    public var app: String
+    public let app: String
     /// The partition key (defaults to the event id).
-    public var partitionKey: String
+    public let partitionKey: String
     /// When the gateway received the event, in Unix epoch milliseconds.
-    public var receivedAtMillis: Int64
+    public let receivedAtMillis: Int64
     /// The route the router chose.
-    public var route: Route
+    public let route: Route
     /// Whether the event is also written to the archive (in addition to a Kinesis or Kafka route).
-    public var isArchived: Bool
+    public let isArchived: Bool
     /// A process-local token naming a confirmed request waiting for this record's receipt; 0 when nobody waits.
-    public var waiterToken: UInt64
-    /// The versioned JSON envelope bytes.
-    public var envelope: [UInt8]
+    public let waiterToken: UInt64
+    /// The envelope followed by the routing trailer: what the log stores (see ``encodedBody()``).
+    public let body: [UInt8]
+    /// How many leading bytes of ``body`` are the envelope.
+    let envelopeCount: Int
 
+    /// The versioned JSON envelope bytes.
+    public var envelope: ArraySlice<UInt8> { body[0..<envelopeCount] }
+
+    /// Creates a record, taking `envelope` as the start of its buffer (appending the trailer in place when the
+    /// caller reserved room and holds the only reference).
     public init(
         eventID: String,
         team: String,
@@ -32,7 +43,7 @@ public struct EventRecord: Sendable, Equatable {
         route: Route,
         isArchived: Bool,
         waiterToken: UInt64 = 0,
-        envelope: [UInt8]
+        envelope: consuming [UInt8]
     ) {
         self.eventID = eventID
         self.team = team
@@ -42,7 +53,34 @@ public struct EventRecord: Sendable, Equatable {
         self.route = route
         self.isArchived = isArchived
         self.waiterToken = waiterToken
-        self.envelope = envelope
+        var buffer = envelope
+        envelopeCount = buffer.count
+        Self.appendTrailer(
+            to: &buffer, route: route, isArchived: isArchived, waiterToken: waiterToken,
+            team: team, app: app, partitionKey: partitionKey
+        )
+        body = buffer
+    }
+
+    init(
+        eventID: String, team: String, app: String, partitionKey: String, receivedAtMillis: Int64, route: Route,
+        isArchived: Bool, waiterToken: UInt64, body: [UInt8], envelopeCount: Int
+    ) {
+        self.eventID = eventID
+        self.team = team
+        self.app = app
+        self.partitionKey = partitionKey
+        self.receivedAtMillis = receivedAtMillis
+        self.route = route
+        self.isArchived = isArchived
+        self.waiterToken = waiterToken
+        self.body = body
+        self.envelopeCount = envelopeCount
+    }
+
+    /// Bytes to reserve after an envelope so the trailer fits without reallocating.
+    public static func trailerCapacity(team: String, app: String, partitionKey: String, destination: String) -> Int {
+        32 + team.utf8.count + app.utf8.count + partitionKey.utf8.count + destination.utf8.count
     }
 
     /// The sinks this record goes to, as a bitmask of ``SinkID`` raw values.

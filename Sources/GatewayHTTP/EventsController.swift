@@ -33,6 +33,7 @@ struct EventsController: Sendable {
     /// The body's media type: JSON when absent; 415 for anything but JSON (and NDJSON where allowed).
     func bodyKind(of request: Request, allowNDJSON: Bool) throws(ProblemDetails) -> BodyKind {
         guard let value = request.headers[.contentType] else { return .json }
+        if value == "application/json" { return .json }
         let parts = value.split(separator: ";").map { $0.trimmingWhitespace().lowercased() }
         let mediaType = parts.first ?? ""
         for parameter in parts.dropFirst() where parameter.hasPrefix("charset=") {

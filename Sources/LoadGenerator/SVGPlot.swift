@@ -28,11 +28,16 @@ public struct SVGPlot: Sendable {
     public init(result: BenchResult) {
         var target: Double?
         if case .openLoop(let rate) = result.configuration.mode { target = rate }
+        // Seconds of the measured duration only: responses that arrive while draining after the end would
+        // show as a misleading partial second.
+        let nanos = max(1, result.configuration.duration.nanoseconds)
+        let seconds = Int((nanos + 999_999_999) / 1_000_000_000)
+        let buckets = Array(result.recorder.perSecond.prefix(seconds))
         self.init(
             title: "sluice bench: " + result.configuration.summary,
             spectrum: result.recorder.latency.spectrum(),
-            eventsPerSecond: result.recorder.perSecond.map(\.events),
-            errorsPerSecond: result.recorder.perSecond.map(\.errors),
+            eventsPerSecond: buckets.map(\.events),
+            errorsPerSecond: buckets.map(\.errors),
             targetRate: target
         )
     }

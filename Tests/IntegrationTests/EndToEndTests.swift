@@ -122,3 +122,20 @@ struct CommandLineTests {
         #expect(output.contains("streams[0].app: missing"))
     }
 }
+
+@Suite("Restart")
+struct RestartTests {
+    @Test("a restarted gateway with nothing left to deliver stops promptly on SIGTERM")
+    func restartIdle() async throws {
+        let directory = try makeTemporaryDirectory()
+        let first = try SluiceProcess(directory: directory, config: testConfig())
+        #expect(try await GatewayClient(baseURL: first.baseURL).post("/v1/events", eventBody("r-1")).status == 202)
+        #expect(first.terminate() == 0)
+        let second = try SluiceProcess(directory: directory, config: testConfig(), logName: "second.log")
+        let started = ContinuousClock.now
+        #expect(second.terminate() == 0)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        let archive = try ArchiveContents.read(directory.appendingPathComponent("archive").path)
+        #expect(archive.eventIDs == ["r-1"])
+    }
+}
