@@ -98,9 +98,10 @@ struct EventsController: Sendable {
         }
         let record = prepared.record
         guard isConfirmed else {
-            var json = "{" + Self.eventFields(record)
-            json += ",\"log\":\(Self.positionJSON(position))}"
-            return Self.json(json, status: .accepted)
+            return Response(
+                status: .accepted, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: Self.acceptedBody(record, position: position))
+            )
         }
         switch await registry.wait(for: token, timeout: confirmedTimeout) {
         case .accepted(let receipt, let attempts):
@@ -228,6 +229,29 @@ struct EventsController: Sendable {
             lineNumber += 1
         }
         return out
+    }
+
+    /// The 202 body, written straight into a buffer (the hot path):
+    /// `{"event_id":…,"route":…,"stream":{"team":…,"app":…},"log":{"sequence":…,"segment":…,"offset":…}}`.
+    static func acceptedBody(_ record: EventRecord, position: LogPosition) -> ByteBuffer {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(160 + record.eventID.utf8.count + record.team.utf8.count + record.app.utf8.count)
+        bytes.append(contentsOf: #"{"event_id":"#.utf8)
+        EnvelopeWriter.appendJSONString(record.eventID, to: &bytes)
+        bytes.append(contentsOf: #","route":""#.utf8)
+        bytes.append(contentsOf: record.route.kind.description.utf8)
+        bytes.append(contentsOf: #"","stream":{"team":"#.utf8)
+        EnvelopeWriter.appendJSONString(record.team, to: &bytes)
+        bytes.append(contentsOf: #","app":"#.utf8)
+        EnvelopeWriter.appendJSONString(record.app, to: &bytes)
+        bytes.append(contentsOf: #"},"log":{"sequence":"#.utf8)
+        bytes.append(contentsOf: String(position.sequence).utf8)
+        bytes.append(contentsOf: #","segment":"#.utf8)
+        bytes.append(contentsOf: String(position.segment).utf8)
+        bytes.append(contentsOf: #","offset":"#.utf8)
+        bytes.append(contentsOf: String(position.offset).utf8)
+        bytes.append(contentsOf: "}}".utf8)
+        return ByteBuffer(bytes: bytes)
     }
 
     static func eventFields(_ record: EventRecord) -> String {

@@ -6,32 +6,31 @@ import Synchronization
 /// HTTP request metrics: `sluice_http_requests_total{path,status}` and `sluice_http_request_duration_seconds{path}`.
 /// Metric objects are cached per label set so the hot path does no factory lookups.
 final class HTTPMetrics: Sendable {
+    private struct Key: Hashable {
+        var path: String
+        var status: Int
+    }
+
     private let factory: any MetricsFactory
-    private let counters = Mutex<[String: Counter]>([:])
-    private let timers = Mutex<[String: Metrics.Timer]>([:])
+    private let metrics = Mutex<[Key: (requests: Counter, duration: Metrics.Timer)]>([:])
 
     init(factory: any MetricsFactory) {
         self.factory = factory
     }
 
     func record(path: String, status: Int, seconds: Double) {
-        let key = "\(path) \(status)"
-        let counter = counters.withLock { counters in
-            if let counter = counters[key] { return counter }
-            let counter = Counter(
-                label: "sluice_http_requests_total", dimensions: [("path", path), ("status", "\(status)")], factory: factory
+        let key = Key(path: path, status: status)
+        let pair = metrics.withLock { metrics in
+            if let pair = metrics[key] { return pair }
+            let pair = (
+                Counter(label: "sluice_http_requests_total", dimensions: [("path", path), ("status", "\(status)")], factory: factory),
+                Metrics.Timer(label: "sluice_http_request_duration_seconds", dimensions: [("path", path)], factory: factory)
             )
-            counters[key] = counter
-            return counter
+            metrics[key] = pair
+            return pair
         }
-        counter.increment()
-        let timer = timers.withLock { timers in
-            if let timer = timers[path] { return timer }
-            let timer = Metrics.Timer(label: "sluice_http_request_duration_seconds", dimensions: [("path", path)], factory: factory)
-            timers[path] = timer
-            return timer
-        }
-        timer.recordNanoseconds(Int64(seconds * 1e9))
+        pair.requests.increment()
+        pair.duration.recordNanoseconds(Int64(seconds * 1e9))
     }
 }
 

@@ -89,6 +89,16 @@ final class LogCore: Sendable {
     let directory: String
     let state: Mutex<LogState>
     let writerWake = WakeSignal()
+    /// Wakes the syncer thread (`.interval` policy only) when it sleeps with nothing to sync.
+    let syncerWake = WakeSignal()
+    /// Bumped by the writer after every write (the syncer compares it with what it last synced).
+    let writtenGeneration = Atomic<UInt64>(0)
+    /// The highest `writtenGeneration` known synced (by the writer's or the syncer's `fdatasync`).
+    let syncedGeneration = Atomic<UInt64>(0)
+    /// Base sequence of the active segment, stored by the writer before it bumps `writtenGeneration`.
+    let activeSegmentBase = Atomic<UInt64>(0)
+    /// True while the syncer sleeps without a deadline (so the writer only signals it then).
+    let syncerIdle = Atomic<Bool>(false)
     let maintenanceWake = WakeSignal()
     /// Serial queue on which readers' blocking file reads run (off the cooperative pool).
     let readerIO = DispatchQueue(label: "sluice.wal.reader-io")
@@ -132,35 +142,37 @@ final class LogCore: Sendable {
         return UInt64(digits)
     }
 
-    /// Starts the maintenance and writer threads, handing them the writer context and the directory lock.
-    /// On failure every descriptor is released (directly, or by the thread that did start as it exits).
+    /// Starts the maintenance, writer and (for `.interval`) syncer threads, handing them the writer context
+    /// and the directory lock. On failure every descriptor is released (directly, or by the threads that did
+    /// start as they exit).
     func startThreads(writer: WriterContext) throws(WALError) {
-        let maintenanceThread = BackgroundThread(name: "wal-maintenance") { [self] in
-            runMaintenance()
-        }
-        let writerThread = BackgroundThread(name: "wal-writer") { [self] in
-            runWriter(writer)
-        }
-        do throws(WALError) {
-            try maintenanceThread.start()
-        } catch {
-            let lockFD = state.withLock { s in
-                s.threadsRunning = 0
-                s.closed = true
-                return s.lockFD
+        var intervalNanos: UInt64?
+        if case .interval(let d) = configuration.fsync { intervalNanos = max(1, nanoseconds(of: d)) }
+        activeSegmentBase.store(writer.activeBase, ordering: .releasing)
+        let threads = [
+            BackgroundThread(name: "wal-maintenance") { [self] in runMaintenance() },
+            BackgroundThread(name: "wal-writer") { [self] in runWriter(writer) },
+        ] + (intervalNanos.map { interval in [BackgroundThread(name: "wal-syncer") { [self] in runSyncer(intervalNanos: interval) }] } ?? [])
+        state.withLock { s in s.threadsRunning = threads.count }
+        for (index, thread) in threads.enumerated() {
+            do {
+                try thread.start()
+            } catch {
+                if index <= 1 { FileIO.closeQuietly(writer.fd) }  // the writer never started: its descriptor is ours
+                if index == 0 {
+                    let lockFD = state.withLock { s in
+                        s.threadsRunning = 0
+                        s.closed = true
+                        return s.lockFD
+                    }
+                    FileIO.closeQuietly(lockFD)
+                } else {
+                    // The threads already started release the directory lock as the last of them exits.
+                    state.withLock { s in s.threadsRunning = index }
+                    requestStop()
+                }
+                throw error
             }
-            FileIO.closeQuietly(writer.fd)
-            FileIO.closeQuietly(lockFD)
-            throw error
-        }
-        do throws(WALError) {
-            try writerThread.start()
-        } catch {
-            // Only the maintenance thread runs: it releases the directory lock as it exits.
-            FileIO.closeQuietly(writer.fd)
-            state.withLock { s in s.threadsRunning = 1 }
-            requestStop()
-            throw error
         }
     }
 
@@ -190,6 +202,7 @@ final class LogCore: Sendable {
             } else {
                 writerWake.signal()
                 maintenanceWake.signal()
+                syncerWake.signal()
             }
         }
     }
@@ -200,6 +213,7 @@ final class LogCore: Sendable {
         for r in readers { r.resume() }
         writerWake.signal()
         maintenanceWake.signal()
+        syncerWake.signal()
     }
 
     private func beginShutdown(

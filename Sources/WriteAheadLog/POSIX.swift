@@ -95,8 +95,7 @@ enum FileIO {
                 initialized = 0
                 return
             }
-            // Zero-fill first so every element is initialized whatever the read returns.
-            buffer.initialize(repeating: 0)
+            // UInt8 is trivial: the first `initialized` bytes are exactly those pread filled in.
             result = Result { () throws(WALError) -> Int in
                 try preadUpTo(fd, UnsafeMutableRawPointer(base), count, at: offset, path: path)
             }

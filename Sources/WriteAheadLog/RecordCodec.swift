@@ -62,7 +62,11 @@ enum RecordCodec {
     static func encode(_ entry: LogEntry, sequence: UInt64) -> [UInt8] {
         let size = encodedSize(entry)
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            initialized = encode(entry, sequence: sequence, into: UnsafeMutableRawPointer(buffer.baseAddress!))
+            guard let base = buffer.baseAddress else {
+                initialized = 0
+                return
+            }
+            initialized = encode(entry, sequence: sequence, into: UnsafeMutableRawPointer(base))
         }
     }
 

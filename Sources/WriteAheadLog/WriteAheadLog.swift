@@ -11,6 +11,8 @@
 // Threading. Blocking I/O never runs on Swift's cooperative pool:
 //   * one dedicated writer thread (pthread) owns the active segment's descriptor: it writes, syncs,
 //     rolls segments over and resumes the appenders' continuations;
+//   * with `.interval`, one syncer thread runs the periodic `fdatasync`s concurrently with the writer's
+//     next writes, so appends never wait behind a periodic sync;
 //   * one maintenance thread persists cursors, deletes segments (retention) and computes cursor ages;
 //   * readers' file reads run on a private serial DispatchQueue.
 // Shared state (queue, catalog of segments, memory tail, cursors, waiters) lives in one
@@ -26,9 +28,11 @@
 // tail — all under the lock, so readers see a record exactly when its append is about to return) and
 // resume every caller of the batch. While the writer is busy writing or syncing, new appends pile up in
 // the queue and form the next batch, so the number of writes and syncs per append falls as load grows.
-// `.interval(d)`: callers resume after the write; the writer syncs when something was written and at
-// least `d` has passed since the last sync (waking up at that deadline if idle). `.never`: sync only when
-// sealing, at `checkpoint()` and at `close()`.
+// `.interval(d)`: callers resume after the write; the syncer thread `fdatasync`s the active segment when
+// something was written since the last sync and at least `d` has passed since it (sleeping until that
+// deadline, or until the next write when there is nothing to sync). `.never`: sync only when sealing, at
+// `checkpoint()` and at `close()`. The writer bumps a "written" generation after each write; every sync
+// records the generation it covers, so no sync is issued when nothing new was written.
 //
 // Rollover. When the active segment reaches `segmentSizeBytes` the writer `fdatasync`s and closes it,
 // creates the next segment (named by the next sequence) and syncs the directory. A segment file is only
@@ -74,6 +78,7 @@ public final class WriteAheadLog: Sendable {
     /// record's CRC, truncates at the first torn or damaged record (`ftruncate` + `fdatasync`) and reports
     /// it in ``recovery``. Throws `.invalidConfiguration` for a bad configuration or a directory already
     /// open (in this or another process), `.io` when the files cannot be read or created.
+    /// Blocking: the recovery scan (up to one segment) runs on the calling thread; call it at startup.
     public static func open(_ configuration: WALConfiguration) throws(WALError) -> WriteAheadLog {
         try validate(configuration)
         var directory = configuration.directory
@@ -154,7 +159,7 @@ public final class WriteAheadLog: Sendable {
         return try result.get()
     }
 
-    /// Appends one entry. See ``append(_:)-([LogEntry])``.
+    /// Appends one entry: the single-entry form of `append(_ entries:)`, with the same guarantees and errors.
     public func append(_ entry: LogEntry) async throws(WALError) -> AppendReceipt {
         let receipts = try await append([entry])
         guard let receipt = receipts.first else {
@@ -180,8 +185,9 @@ public final class WriteAheadLog: Sendable {
 
     /// Marks every record with sequence < `next` as acknowledged by cursor `name`. Monotonic: lower values
     /// are ignored; values beyond the next sequence are clamped to it; unknown names are ignored. Cheap (in
-    /// memory); cursors are persisted (temp file + sync + rename + directory sync) by the background work at
-    /// least every min(fsync interval, 100 ms), at ``checkpoint()`` and at ``close()``. After a crash a cursor
+    /// memory); cursors are persisted (temp file + sync + rename + directory sync) by the background work
+    /// every min(fsync interval, 100 ms) (100 ms for `.always`/`.never`), at ``checkpoint()`` and at
+    /// ``close()``. After a crash a cursor
     /// may be behind what was committed: redelivery is at-least-once.
     public func commit(cursor name: String, next: UInt64) {
         core.state.withLock { s in
@@ -393,6 +399,11 @@ public final class WriteAheadLog: Sendable {
     /// Readers blocked in `next()` waiting for data.
     var waitingReaderCount: Int {
         core.state.withLock { $0.readerWaiters.count }
+    }
+
+    /// True while the `.interval` syncer sleeps with nothing left to sync.
+    var isSyncerIdle: Bool {
+        core.syncerIdle.load(ordering: .acquiring)
     }
 
     /// Stops the writer from taking queued work (to build a batch deterministically in tests).

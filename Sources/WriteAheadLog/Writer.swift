@@ -26,21 +26,20 @@ struct WriterContext: Sendable {
 
 extension LogCore {
     /// The writer thread's loop: take everything queued, write it with one `write()` (two or more only at a
-    /// segment rollover), sync as the policy says, publish, resume the callers; sleep when idle.
+    /// segment rollover), sync if the policy is `.always` or a checkpoint asked, publish, resume the callers;
+    /// sleep when idle. (`.interval` syncs run on the syncer thread, concurrently with the next writes.)
     func runWriter(_ initial: WriterContext) {
         var w = initial
         w.lastSyncNanos = monotonicNanos()
-        let intervalNanos: UInt64? =
-            if case .interval(let d) = configuration.fsync { max(1, nanoseconds(of: d)) } else { nil }
         var stop: StopMode?
 
         while true {
-            let (items, stopMode, failure, paused): ([WriterItem], StopMode?, WALError?, Bool) = state.withLock { s in
-                if s.writerPaused && s.stopMode == nil { return ([], nil, s.failure, true) }
+            let (items, stopMode, failure): ([WriterItem], StopMode?, WALError?) = state.withLock { s in
+                if s.writerPaused && s.stopMode == nil { return ([], nil, s.failure) }
                 let items = s.queue
                 s.queue = []
                 for item in items { if case .append = item { s.inFlightAppends += 1 } }
-                return (items, s.stopMode, s.failure, false)
+                return (items, s.stopMode, s.failure)
             }
             stop = stopMode
             if stop == .crash {
@@ -54,19 +53,14 @@ extension LogCore {
                     process(items, &w)
                 }
             }
-            if let intervalNanos, w.dirty, w.fd >= 0, monotonicNanos() &- w.lastSyncNanos >= intervalNanos {
-                syncActive(&w)
-            }
             if items.isEmpty {
                 if stop != nil { break }
-                let deadline: UInt64? =
-                    if let intervalNanos, w.dirty, !paused { w.lastSyncNanos &+ intervalNanos } else { nil }
-                writerWake.wait(untilNanos: deadline)
+                writerWake.wait(untilNanos: nil)
             }
         }
 
         if w.fd >= 0 {
-            if stop == .graceful && w.dirty {
+            if stop == .graceful && w.dirty && writtenGeneration.load(ordering: .acquiring) > syncedGeneration.load(ordering: .acquiring) {
                 syncActive(&w)
             }
             FileIO.closeQuietly(w.fd)
@@ -100,8 +94,10 @@ extension LogCore {
     /// `fdatasync` of the active segment; a failure makes the log fail (the page cache state is unknown).
     private func syncActive(_ w: inout WriterContext) {
         do throws(WALError) {
+            let generation = writtenGeneration.load(ordering: .acquiring)
             try FileIO.fdatasync(w.fd, path: segmentPath(w.activeBase))
             syncCalls.add(1, ordering: .relaxed)
+            syncedGeneration.max(generation, ordering: .releasing)
             w.dirty = false
             w.lastSyncNanos = monotonicNanos()
         } catch {
@@ -170,6 +166,7 @@ extension LogCore {
             w.dirty = true
             written += count
             pending = used
+            writtenGeneration.add(1, ordering: .releasing)
         }
 
         do throws(WALError) {
@@ -204,9 +201,11 @@ extension LogCore {
                 receipts.append(itemReceipts)
             }
             try flush(&w)
-            if wantsSync && w.dirty {
+            if wantsSync && w.dirty && writtenGeneration.load(ordering: .acquiring) > syncedGeneration.load(ordering: .acquiring) {
+                let generation = writtenGeneration.load(ordering: .acquiring)
                 try FileIO.fdatasync(w.fd, path: segmentPath(w.activeBase))
                 syncCalls.add(1, ordering: .relaxed)
+                syncedGeneration.max(generation, ordering: .releasing)
                 w.dirty = false
                 w.lastSyncNanos = monotonicNanos()
             }
@@ -255,22 +254,67 @@ extension LogCore {
             }
         }
         for r in readers { r.resume() }
+        if written > 0, syncerIdle.exchange(false, ordering: .acquiringAndReleasing) { syncerWake.signal() }
     }
 
     /// Seals the active segment (`fdatasync`, close) and begins the next one, named after the next sequence.
     /// The new file is created only after the old one's sync returned, so the existence of a later segment
     /// proves the earlier one is complete; the directory is synced so the new file survives power loss.
     private func rollover(_ w: inout WriterContext) throws(WALError) {
+        let generation = writtenGeneration.load(ordering: .acquiring)
         try FileIO.fdatasync(w.fd, path: segmentPath(w.activeBase))
         syncCalls.add(1, ordering: .relaxed)
+        syncedGeneration.max(generation, ordering: .releasing)
         FileIO.closeQuietly(w.fd)
         w.fd = -1
         let base = w.nextSequence
         w.fd = try FileIO.open(segmentPath(base), O_WRONLY | O_CREAT | O_EXCL)
         w.activeBase = base
+        activeSegmentBase.store(base, ordering: .releasing)
         w.activeSize = 0
         w.dirty = false
         w.lastSyncNanos = monotonicNanos()
         try FileIO.fsyncDirectory(directory)
+    }
+
+    /// The syncer thread (`.interval` policy): `fdatasync`s the active segment at most once per interval and
+    /// only when something was written since its last sync, concurrently with the writer's next writes (so
+    /// the writer never stalls on a sync). It opens the segment by path: `fdatasync` flushes the file, whatever
+    /// descriptor is used. Data of a segment sealed in between was synced by the seal itself.
+    func runSyncer(intervalNanos: UInt64) {
+        var lastSyncNanos: UInt64 = 0
+        while true {
+            if state.withLock({ $0.stopMode != nil }) { break }  // the writer does the final sync at close
+            let generation = writtenGeneration.load(ordering: .acquiring)
+            if generation <= syncedGeneration.load(ordering: .acquiring) {
+                syncerIdle.store(true, ordering: .releasing)
+                if writtenGeneration.load(ordering: .acquiring) > syncedGeneration.load(ordering: .acquiring) {
+                    syncerIdle.store(false, ordering: .releasing)
+                    continue
+                }
+                syncerWake.wait(untilNanos: nil)
+                syncerIdle.store(false, ordering: .releasing)
+                continue
+            }
+            let now = monotonicNanos()
+            if now &- lastSyncNanos < intervalNanos {
+                syncerWake.wait(untilNanos: lastSyncNanos &+ intervalNanos)
+                continue
+            }
+            let path = segmentPath(activeSegmentBase.load(ordering: .acquiring))
+            do {
+                let fd = try FileIO.open(path, O_RDONLY)
+                defer { FileIO.closeQuietly(fd) }
+                try FileIO.fdatasync(fd, path: path)
+                syncCalls.add(1, ordering: .relaxed)
+                syncedGeneration.max(generation, ordering: .releasing)
+                lastSyncNanos = monotonicNanos()
+            } catch {
+                // As for a failed write: the page cache state is unknown, stop accepting appends.
+                state.withLock { s in if s.failure == nil { s.failure = error } }
+                break
+            }
+        }
+        threadExited()
     }
 }
