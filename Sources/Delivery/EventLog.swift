@@ -14,6 +14,8 @@ public protocol EventLog: Sendable {
     func commit(_ sink: SinkID, next: UInt64)
     /// Live figures for `/health` and `/metrics`.
     var stats: EventLogStats { get }
+    /// The sequence the next append gets; cheap enough to read on every dispatcher iteration.
+    var nextSequence: UInt64 { get }
     /// Syncs and closes; later appends fail.
     func close() async
 }

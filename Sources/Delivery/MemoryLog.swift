@@ -90,6 +90,8 @@ public final class MemoryLog: EventLog {
         }
     }
 
+    public var nextSequence: UInt64 { state.withLock { $0.nextSequence } }
+
     public var stats: EventLogStats {
         state.withLock { state in
             var oldest: [SinkID: Int64] = [:]

@@ -183,10 +183,13 @@ public final class SinkDispatcher: Service, Sendable {
             let (stopping, unreleased, position) = state.withLock { state in
                 (state.isShuttingDown, Int(state.readPosition - (state.watermark ?? state.readPosition)), state.readPosition)
             }
-            if stopping, isProbing || position >= log.stats.nextSequence { return }
+            let isBehind = position < log.nextSequence
+            if stopping, isProbing || !isBehind { return }
 
             if unreleased < Self.maxUnreleased {
-                switch await next(from: reader, until: stopping ? clock.now + .milliseconds(50) : nextTick) {
+                // Records already waiting are read directly; only an idle reader needs the timed wait (a task group).
+                let result = isBehind && !stopping ? await next(from: reader) : await next(from: reader, until: stopping ? clock.now + .milliseconds(50) : nextTick)
+                switch result {
                 case .records(let records) where !records.isEmpty:
                     await deliver(records, reporter: reporter)
                     if isProbing {
@@ -217,6 +220,15 @@ public final class SinkDispatcher: Service, Sendable {
                 await sink.tick(reporter: reporter)
                 nextTick = clock.now + tickInterval
             }
+        }
+    }
+
+    /// Reads records that are known to be there.
+    private func next(from reader: any EventLogReader) async -> ReadResult {
+        do throws(EventLogError) {
+            return .records(try await reader.next(maxRecords: Self.batchRecords, maxBytes: Self.batchBytes))
+        } catch {
+            return .failed(error)
         }
     }
 

@@ -36,6 +36,8 @@ final class WriteAheadEventLog: EventLog {
         wal.commit(cursor: sink.description, next: next)
     }
 
+    var nextSequence: UInt64 { wal.nextSequence }
+
     var stats: EventLogStats {
         let stats = wal.stats
         var cursors: [SinkID: UInt64] = [:]

@@ -197,6 +197,11 @@ public final class WriteAheadLog: Sendable {
         }
     }
 
+    /// The sequence the next append gets (cheap: one lock, no allocation).
+    public var nextSequence: UInt64 {
+        core.state.withLock { $0.nextSequence }
+    }
+
     /// Live figures for `/health` and `/metrics`.
     public var stats: WALStats {
         core.state.withLock { s in
