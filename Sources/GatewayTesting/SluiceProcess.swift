@@ -27,15 +27,19 @@ public final class SluiceProcess: @unchecked Sendable {
     /// Starts `sluice serve --config config.yaml --port 0` in `directory` and waits until it listens.
     /// - Parameters:
     ///   - directory: working directory (created if needed); data goes under it.
-    ///   - config: YAML written to `directory/config.yaml`.
-    public init(directory: URL, config: String, logName: String = "sluice.log") throws {
+    ///   - config: YAML written to `directory/config.yaml`; nil runs the embedded default (no `--config`).
+    public init(directory: URL, config: String?, logName: String = "sluice.log") throws {
         self.directory = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try config.write(to: directory.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+        var arguments = ["serve", "--port", "0", "--host", "127.0.0.1"]
+        if let config {
+            try config.write(to: directory.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+            arguments += ["--config", "config.yaml"]
+        }
         logFile = directory.appendingPathComponent(logName)
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = Self.executable
-        process.arguments = ["serve", "--config", "config.yaml", "--port", "0", "--host", "127.0.0.1"]
+        process.arguments = arguments
         process.currentDirectoryURL = directory
         let handle = try FileHandle(forWritingTo: logFile)
         process.standardOutput = handle
@@ -97,6 +101,24 @@ public final class SluiceProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+extension SluiceProcess {
+    /// Runs the `sluice` binary with `arguments` in `directory` to completion; returns its exit status and output
+    /// (stdout and stderr together).
+    public static func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
 

@@ -4,25 +4,11 @@ import Testing
 
 @Suite("sluice bench and verify against a live gateway", .serialized)
 struct BenchTests {
-    func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = SluiceProcess.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     @Test("a short bench run's counts add up and verify finds every acknowledged id; a missing id fails verify")
     func benchThenVerify() async throws {
         let directory = try makeTemporaryDirectory()
         let gateway = try SluiceProcess(directory: directory, config: testConfig())
-        let bench = try run(
+        let bench = try SluiceProcess.run(
             [
                 "bench", "--url", gateway.baseURL, "--connections", "4", "--duration", "2s", "--warmup", "0s",
                 "--size", "300", "--team", "web", "--app", "clicks", "--ids", "acked.txt", "--json", "out.json", "--plot", "out.svg",
@@ -47,14 +33,14 @@ struct BenchTests {
         #expect(Set(ids).count == ids.count)
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.svg").path))
 
-        let verified = try run(["verify", "--ids", "acked.txt", "--archive", "archive"], in: directory)
+        let verified = try SluiceProcess.run(["verify", "--ids", "acked.txt", "--archive", "archive"], in: directory)
         #expect(verified.status == 0, "\(verified.output)")
         #expect(verified.output.contains("missing     0"))
 
         try (ids + ["never-sent"]).joined(separator: "\n").write(
             to: directory.appendingPathComponent("tampered.txt"), atomically: true, encoding: .utf8
         )
-        let tampered = try run(["verify", "--ids", "tampered.txt", "--archive", "archive"], in: directory)
+        let tampered = try SluiceProcess.run(["verify", "--ids", "tampered.txt", "--archive", "archive"], in: directory)
         #expect(tampered.status == 1)
         #expect(tampered.output.contains("never-sent"))
     }

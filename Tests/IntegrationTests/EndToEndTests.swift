@@ -41,28 +41,10 @@ struct EndToEndTests {
     @Test("sluice serve without --config runs the embedded default")
     func embeddedDefault() async throws {
         let directory = try makeTemporaryDirectory()
-        let process = Process()
-        process.executableURL = SluiceProcess.executable
-        process.arguments = ["serve", "--port", "0", "--host", "127.0.0.1"]
-        process.currentDirectoryURL = directory
-        let log = directory.appendingPathComponent("log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardError = handle
-        process.standardOutput = handle
-        try process.run()
-        var port = 0
-        #expect(try await eventually(timeout: .seconds(30)) {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            guard let range = text.range(of: #""sluice.port":"(\d+)""#, options: .regularExpression) else { return false }
-            port = Int(text[range].filter(\.isNumber)) ?? 0
-            return port > 0
-        })
-        let reply = try await GatewayClient(baseURL: "http://127.0.0.1:\(port)").post("/v1/events", #"{"event_id":"default-1","payload":{}}"#)
+        let gateway = try SluiceProcess(directory: directory, config: nil)
+        let reply = try await GatewayClient(baseURL: gateway.baseURL).post("/v1/events", #"{"event_id":"default-1","payload":{}}"#)
         #expect(reply.status == 202)
-        process.terminate()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        #expect(gateway.terminate() == 0)
         let archive = try ArchiveContents.read(directory.appendingPathComponent("data/archive").path)
         #expect(archive.eventIDs == ["default-1"])
         #expect(archive.files.first?.hasPrefix("team=default/app=default/") == true)
@@ -72,20 +54,6 @@ struct EndToEndTests {
 
 @Suite("Command line")
 struct CommandLineTests {
-    func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = SluiceProcess.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     @Test("check-config names every problem with its path and exits 1; a good file exits 0")
     func checkConfig() throws {
         let directory = try makeTemporaryDirectory()
@@ -101,14 +69,14 @@ struct CommandLineTests {
                 kinesis_strem: typo
             """
         try bad.write(to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
-        let (status, output) = try run(["check-config", "bad.yaml"], in: directory)
+        let (status, output) = try SluiceProcess.run(["check-config", "bad.yaml"], in: directory)
         #expect(status == 1)
         #expect(output.contains("server.port"))
         #expect(output.contains("streams[1].app: missing"))
         #expect(output.contains("streams[2].kinesis_strem"))
 
         try testConfig().write(to: directory.appendingPathComponent("good.yaml"), atomically: true, encoding: .utf8)
-        let good = try run(["check-config", "good.yaml"], in: directory)
+        let good = try SluiceProcess.run(["check-config", "good.yaml"], in: directory)
         #expect(good.status == 0, "\(good.output)")
         #expect(good.output.contains("OK"))
     }
@@ -117,7 +85,7 @@ struct CommandLineTests {
     func serveRefusesBadConfig() throws {
         let directory = try makeTemporaryDirectory()
         try "streams:\n  - team: a\n".write(to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
-        let (status, output) = try run(["serve", "--config", "bad.yaml", "--port", "0"], in: directory)
+        let (status, output) = try SluiceProcess.run(["serve", "--config", "bad.yaml", "--port", "0"], in: directory)
         #expect(status == 1)
         #expect(output.contains("streams[0].app: missing"))
     }
