@@ -51,7 +51,7 @@ public enum HTTPAPI {
             dispatchers: dependencies.dispatchers,
             registry: dependencies.registry,
             prometheus: dependencies.prometheus,
-            gauges: OperationsGauges(factory: factory)
+            gauges: OperationsGauges(factory: factory, sinks: dependencies.dispatchers.map(\.sinkID))
         ).addRoutes(to: router)
         return router
     }

@@ -66,10 +66,10 @@ struct OperationsController: Sendable {
         gauges.waiting.record(registry.waitingCount)
         for dispatcher in dispatchers {
             let sink = dispatcher.sinkID
-            gauges.backlog(sink).record(Int(stats.backlog(of: sink)))
-            let age = stats.oldestUnreleasedMillis[sink].map { Double(max(0, now - $0)) / 1000 } ?? 0
-            gauges.oldestAge(sink).record(age)
-            gauges.failing(sink).record(dispatcher.problem == nil ? 0 : 1)
+            guard let sinkGauges = gauges.sinks[sink] else { continue }
+            sinkGauges.backlog.record(Int(stats.backlog(of: sink)))
+            sinkGauges.oldestAge.record(stats.oldestUnreleasedMillis[sink].map { Double(max(0, now - $0)) / 1000 } ?? 0)
+            sinkGauges.failing.record(dispatcher.problem == nil ? 0 : 1)
         }
         var buffer: [UInt8] = []
         prometheus.emit(into: &buffer)
@@ -81,38 +81,36 @@ struct OperationsController: Sendable {
     }
 }
 
-/// Gauges refreshed on every scrape from the log and the dispatchers.
+/// Gauges refreshed on every scrape from the log and the dispatchers (per-sink gauges only for running sinks).
 struct OperationsGauges: Sendable {
+    struct SinkGauges: Sendable {
+        let backlog: CoreMetrics.Gauge
+        let oldestAge: CoreMetrics.Gauge
+        let failing: CoreMetrics.Gauge
+    }
+
     let logBytes: CoreMetrics.Gauge
     let logMaxBytes: CoreMetrics.Gauge
     let refusing: CoreMetrics.Gauge
     let outstanding: CoreMetrics.Gauge
     let waiting: CoreMetrics.Gauge
-    private let backlogs: [SinkID: CoreMetrics.Gauge]
-    private let ages: [SinkID: CoreMetrics.Gauge]
-    private let failings: [SinkID: CoreMetrics.Gauge]
+    let sinks: [SinkID: SinkGauges]
 
-    init(factory: any MetricsFactory) {
+    init(factory: any MetricsFactory, sinks: [SinkID]) {
         logBytes = CoreMetrics.Gauge(label: "sluice_log_bytes", factory: factory)
         logMaxBytes = CoreMetrics.Gauge(label: "sluice_log_max_bytes", factory: factory)
         refusing = CoreMetrics.Gauge(label: "sluice_log_refusing_intake", factory: factory)
         outstanding = CoreMetrics.Gauge(label: "sluice_outstanding_records", factory: factory)
         waiting = CoreMetrics.Gauge(label: "sluice_confirmed_waiting_requests", factory: factory)
-        var backlogs: [SinkID: CoreMetrics.Gauge] = [:]
-        var ages: [SinkID: CoreMetrics.Gauge] = [:]
-        var failings: [SinkID: CoreMetrics.Gauge] = [:]
-        for sink in SinkID.allCases {
+        var gauges: [SinkID: SinkGauges] = [:]
+        for sink in sinks {
             let dimensions = [("sink", sink.description)]
-            backlogs[sink] = CoreMetrics.Gauge(label: "sluice_sink_backlog_records", dimensions: dimensions, factory: factory)
-            ages[sink] = CoreMetrics.Gauge(label: "sluice_sink_oldest_unreleased_age_seconds", dimensions: dimensions, factory: factory)
-            failings[sink] = CoreMetrics.Gauge(label: "sluice_sink_failing", dimensions: dimensions, factory: factory)
+            gauges[sink] = SinkGauges(
+                backlog: CoreMetrics.Gauge(label: "sluice_sink_backlog_records", dimensions: dimensions, factory: factory),
+                oldestAge: CoreMetrics.Gauge(label: "sluice_sink_oldest_unreleased_age_seconds", dimensions: dimensions, factory: factory),
+                failing: CoreMetrics.Gauge(label: "sluice_sink_failing", dimensions: dimensions, factory: factory)
+            )
         }
-        self.backlogs = backlogs
-        self.ages = ages
-        self.failings = failings
+        self.sinks = gauges
     }
-
-    func backlog(_ sink: SinkID) -> CoreMetrics.Gauge { backlogs[sink] ?? logBytes }
-    func oldestAge(_ sink: SinkID) -> CoreMetrics.Gauge { ages[sink] ?? logBytes }
-    func failing(_ sink: SinkID) -> CoreMetrics.Gauge { failings[sink] ?? logBytes }
 }

@@ -32,6 +32,7 @@ struct OperationsEndpointTests {
             #expect(text.contains("sluice_http_requests_total"))
             #expect(text.contains("sluice_log_bytes"))
             #expect(text.contains(#"sluice_sink_backlog_records{sink="archive"}"#))
+            #expect(!text.contains(#"sink="kinesis""#), "no gauges for sinks that are not running")
         }
     }
 
