@@ -26,6 +26,16 @@ struct EventsController: Sendable {
         group.post("events/batch") { request, context in
             try await self.batch(request, context: context)
         }
+        for path in ["events", "events/confirmed", "events/batch"] {
+            for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
+                group.on(RouterPath(path), method: method) { _, _ -> Response in
+                    throw ProblemDetails(
+                        status: .methodNotAllowed, type: "method-not-allowed", title: "Method not allowed",
+                        detail: "/v1/\(path) accepts POST only", headers: [.allow: "POST"]
+                    )
+                }
+            }
+        }
     }
 
     enum BodyKind { case json, ndjson }

@@ -114,6 +114,9 @@ struct EventsEndpointTests {
             let response = try await client.execute(uri: "/v2/nothing", method: .get)
             #expect(response.status == .notFound)
             #expect(response.headers[.contentType] == "application/problem+json")
+            let wrongMethod = try await client.execute(uri: "/v1/events", method: .get)
+            #expect(wrongMethod.status == .methodNotAllowed)
+            #expect(wrongMethod.headers[.allow] == "POST")
         }
     }
 }
