@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Domain types shared by every stage: events, routes, receipts, the sink protocol.
@@ -90,6 +91,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // AWS Signature Version 4: header signing and presigned URLs (pure, no I/O).
+        .target(
+            name: "AWSSigV4",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // The KPL aggregated-record format (magic + protobuf + MD5) and partition-key → shard hashing (pure, no I/O).
+        .target(
+            name: "KinesisAggregation",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         // `sluice bench` (load generator, HDR histograms, SVG plots) and `sluice verify` (delivery audit).
         .target(
             name: "LoadGenerator",
@@ -125,6 +138,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .testTarget(
+            name: "AWSSigV4Tests",
+            dependencies: ["AWSSigV4"],
+            exclude: ["botocore_sign.py"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KinesisAggregationTests",
+            dependencies: ["KinesisAggregation"],
+            exclude: ["kpl_interop.py"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EnvelopeScannerTests", dependencies: ["EnvelopeScanner"], swiftSettings: swiftSettings),
         .testTarget(
