@@ -140,18 +140,18 @@ let package = Package(
 
         .testTarget(
             name: "AWSSigV4Tests",
-            dependencies: ["AWSSigV4"],
+            dependencies: ["AWSSigV4", "GatewayTesting"],
             exclude: ["botocore_sign.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KinesisAggregationTests",
-            dependencies: ["KinesisAggregation"],
+            dependencies: ["KinesisAggregation", "GatewayTesting"],
             exclude: ["kpl_interop.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "EnvelopeScannerTests", dependencies: ["EnvelopeScanner"], swiftSettings: swiftSettings),
+        .testTarget(name: "EnvelopeScannerTests", dependencies: ["EnvelopeScanner", "GatewayTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LoadGeneratorTests",
             dependencies: ["LoadGenerator", .product(name: "CompressNIO", package: "compress-nio"), .product(name: "NIOCore", package: "swift-nio")],
@@ -168,7 +168,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "GatewayCore", "GatewayConfig"], swiftSettings: swiftSettings),
-        .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog"], swiftSettings: swiftSettings),
+        .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "GatewayTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ArchiveSinkTests",
             dependencies: [

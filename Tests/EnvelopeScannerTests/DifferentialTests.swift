@@ -1,3 +1,4 @@
+import GatewayTesting
 import EnvelopeScanner
 import Foundation
 import Testing

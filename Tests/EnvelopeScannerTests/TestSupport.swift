@@ -1,4 +1,5 @@
 import EnvelopeScanner
+import GatewayTesting
 import Testing
 
 /// The UTF-8 bytes of `text`.
@@ -84,21 +85,8 @@ struct Rejection: CustomTestStringConvertible, Sendable {
     var testDescription: String { "\(render(input)) -> \(code) at \(offset.map(String.init) ?? "nil")" }
 }
 
-/// A deterministic generator (SplitMix64): the same seed always gives the same documents.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Helpers on the shared deterministic generator: the same seed always gives the same documents.
+extension SplitMix64 {
 
     /// A value in `0..<n`.
     mutating func below(_ n: Int) -> Int {

@@ -1,3 +1,4 @@
+import GatewayTesting
 import Foundation
 import Testing
 
@@ -7,17 +8,6 @@ import Testing
 import Glibc
 #endif
 
-/// SplitMix64: small, seedable, good enough for test schedules.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Seeds for the model test: 1...N with N from `WAL_MODEL_SEEDS` (default 12).
 func modelSeeds() -> [UInt64] {
@@ -40,7 +30,7 @@ struct ModelTests {
     @Test(arguments: modelSeeds())
     func randomOperations(seed: UInt64) async throws {
         try await withTemporaryDirectory { dir in
-            var rng = SeededGenerator(state: seed)
+            var rng = SplitMix64(seed: seed)
             let policy: FsyncPolicy = [.always, .never, .interval(.milliseconds(1))][Int(seed % 3)]
             let memoryTail = [0, 500, 1 << 20][Int.random(in: 0..<3, using: &rng)]
             let segmentSize = Int.random(in: 300...2000, using: &rng)
