@@ -196,7 +196,7 @@ public enum SigV4Canonical {
         order.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var canonical = ""
         for name in order {
-            canonical += name + ":" + values[name]!.joined(separator: ",") + "\n"
+            canonical += name + ":" + (values[name] ?? []).joined(separator: ",") + "\n"
         }
         return (canonical, order.joined(separator: ";"))
     }

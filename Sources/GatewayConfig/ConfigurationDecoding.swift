@@ -512,7 +512,7 @@ func suggestion(for word: String, among candidates: [String]) -> String? {
     for candidate in candidates {
         let distance = editDistance(lowered, Array(candidate.lowercased()))
         guard distance <= min(2, candidate.count / 2) else { continue }
-        if best == nil || distance < best!.distance {
+        if distance < best?.distance ?? Int.max {
             best = (candidate, distance)
         }
     }
