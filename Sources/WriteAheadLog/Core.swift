@@ -272,6 +272,16 @@ final class BackgroundThread: Sendable {
         let rc = pthread_create(&thread, nil, { raw in
             guard let raw else { return nil }
             let me = Unmanaged<BackgroundThread>.fromOpaque(raw).takeRetainedValue()
+            #if os(Linux)
+            // Named threads show up separately in top, perf and /proc/PID/task (Linux keeps 15 characters).
+            // Glibc's pthread_setname_np is not visible to Swift, so write the name where the kernel reads it.
+            let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+            if fd >= 0 {
+                let name = Array(me.name.utf8.prefix(15))
+                _ = name.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                close(fd)
+            }
+            #endif
             me.body()
             return nil
         }, box.toOpaque())
