@@ -102,7 +102,8 @@ struct RestartTests {
         let second = try SluiceProcess(directory: directory, config: testConfig(), logName: "second.log")
         let started = ContinuousClock.now
         #expect(second.terminate() == 0)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The bug this guards against spun forever; 30 s leaves room for a loaded CI machine.
+        #expect(ContinuousClock.now - started < .seconds(30))
         let archive = try ArchiveContents.read(directory.appendingPathComponent("archive").path)
         #expect(archive.eventIDs == ["r-1"])
     }
