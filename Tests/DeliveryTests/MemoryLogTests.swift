@@ -2,7 +2,7 @@ import Delivery
 import GatewayCore
 import Testing
 
-@Suite("Memory log and confirmations")
+@Suite("Memory log and confirmations", .timeLimit(.minutes(3)))
 struct MemoryLogTests {
     @Test("records are read back in order and forgotten once every sink passed them")
     func appendReadCommit() async throws {

@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 import Testing
 
-@Suite("Sink dispatcher")
+@Suite("Sink dispatcher", .timeLimit(.minutes(3)))
 struct SinkDispatcherTests {
     let logger = Logger(label: "test")
 

@@ -2,7 +2,7 @@ import Foundation
 import GatewayTesting
 import Testing
 
-@Suite("sluice bench and verify against a live gateway", .serialized)
+@Suite("sluice bench and verify against a live gateway", .serialized, .timeLimit(.minutes(3)))
 struct BenchTests {
     @Test("a short bench run's counts add up and verify finds every acknowledged id; a missing id fails verify")
     func benchThenVerify() async throws {

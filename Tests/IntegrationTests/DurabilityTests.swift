@@ -3,7 +3,7 @@ import GatewayTesting
 import Synchronization
 import Testing
 
-@Suite("Durability through the sluice binary", .serialized)
+@Suite("Durability through the sluice binary", .serialized, .timeLimit(.minutes(3)))
 struct DurabilityTests {
     @Test("kill -9 mid-stream loses no acknowledged event; after restart every acked id is in the archive, no line corrupt")
     func crashMidStream() async throws {

@@ -2,7 +2,7 @@ import Foundation
 import GatewayTesting
 import Testing
 
-@Suite("End to end through the sluice binary", .serialized)
+@Suite("End to end through the sluice binary", .serialized, .timeLimit(.minutes(3)))
 struct EndToEndTests {
     @Test("events posted concurrently reach the archive exactly once, with their payload bytes, after SIGTERM")
     func postThenTerminate() async throws {
@@ -91,7 +91,7 @@ struct CommandLineTests {
     }
 }
 
-@Suite("Restart")
+@Suite("Restart", .timeLimit(.minutes(3)))
 struct RestartTests {
     @Test("a restarted gateway with nothing left to deliver stops promptly on SIGTERM")
     func restartIdle() async throws {
