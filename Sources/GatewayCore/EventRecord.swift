@@ -45,21 +45,16 @@ public struct EventRecord: Sendable, Equatable {
         waiterToken: UInt64 = 0,
         envelope: consuming [UInt8]
     ) {
-        self.eventID = eventID
-        self.team = team
-        self.app = app
-        self.partitionKey = partitionKey
-        self.receivedAtMillis = receivedAtMillis
-        self.route = route
-        self.isArchived = isArchived
-        self.waiterToken = waiterToken
         var buffer = envelope
-        envelopeCount = buffer.count
+        let envelopeCount = buffer.count
         Self.appendTrailer(
             to: &buffer, route: route, isArchived: isArchived, waiterToken: waiterToken,
             team: team, app: app, partitionKey: partitionKey
         )
-        body = buffer
+        self.init(
+            eventID: eventID, team: team, app: app, partitionKey: partitionKey, receivedAtMillis: receivedAtMillis,
+            route: route, isArchived: isArchived, waiterToken: waiterToken, body: buffer, envelopeCount: envelopeCount
+        )
     }
 
     init(
