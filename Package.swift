@@ -117,6 +117,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `wal-bench`: the write-ahead log on its own (appends/s with N concurrent appenders; docs/write-ahead-log.md).
+        .executableTarget(
+            name: "wal-bench",
+            dependencies: ["WriteAheadLog"],
+            path: "Benchmarks/wal-bench",
+            swiftSettings: swiftSettings
+        ),
         // Test support: reading an archive back, running the built binary.
         .target(
             name: "GatewayTesting",
