@@ -59,6 +59,14 @@ public struct RequestTimingMiddleware: RouterMiddleware {
         }
         response.headers[.serverTiming] = timing
         metrics.record(path: context.endpointPath ?? "unmatched", status: response.status.code, seconds: millis / 1000)
+        // The access log: one structured line per request at debug level (free when the level is info or above).
+        context.logger.debug(
+            "request",
+            metadata: [
+                "sluice.method": "\(request.method)", LoggingKeys.path: "\(request.uri.path)",
+                "sluice.status": "\(response.status.code)", "sluice.latency_ms": "\(processing)",
+            ]
+        )
         return response
     }
 
