@@ -108,10 +108,17 @@ public struct BenchResult: Sendable {
         let r = recorder
         if case .openLoop(let rate) = configuration.mode {
             let lag = r.sendLag.summary()
-            if lag.p99 > 10_000 || r.unsent > 0 {
+            if lag.p99 > 10_000 {
                 out.append(
-                    "the client fell behind the schedule (send lag p99 \(Formatting.milliseconds(micros: lag.p99)) ms, max \(Formatting.milliseconds(micros: lag.max)) ms\(r.unsent > 0 ? ", \(r.unsent) requests never sent" : "")); latencies include that wait. Add --connections if requests waited for a free connection, or --threads if the client is CPU-bound"
+                    "requests were sent late (send lag p99 \(Formatting.milliseconds(micros: lag.p99)) ms, max \(Formatting.milliseconds(micros: lag.max)) ms); latencies include that wait. "
+                        + (r.waitedForConnection > 0
+                            ? "\(r.waitedForConnection) requests waited because all \(configuration.connections) connections were busy: the gateway answered slower than the rate (more --connections helps only if it has spare capacity)"
+                            : "the client itself fell behind: add --threads or lower --rate")
                 )
+            }
+            if r.unsent > 0 {
+                let down = r.connectionErrors + r.connectFailures > 0 ? " (connections were lost and reconnects failed)" : ""
+                out.append("\(r.unsent) requests intended before the end were never sent: no connection was free before the drain timeout\(down)")
             }
             if eventsPerSecond < rate * 0.95, r.requests > 0 {
                 out.append("achieved \(Formatting.fixed(eventsPerSecond, digits: 1)) events/s, below the target \(Formatting.decimal(rate, digits: 3))/s")

@@ -52,16 +52,16 @@ public enum BenchRunner {
         threads: Int,
         progress: (@Sendable (ProgressSnapshot) -> Void)?
     ) async throws -> BenchResult {
-        var baseHeaders = HTTPHeaders()
-        baseHeaders.add(name: "Host", value: configuration.target.hostHeader)
-        baseHeaders.add(name: "User-Agent", value: "sluice-bench")
         let contentType = configuration.endpoint == .batch ? configuration.batchFormat.contentType : "application/json"
-        baseHeaders.add(name: "Content-Type", value: contentType)
+        let path = configuration.target.basePath + configuration.endpoint.path
+        var prefix = "POST \(path) HTTP/1.1\r\nHost: \(configuration.target.hostHeader)\r\nUser-Agent: sluice-bench\r\n"
+        prefix += "Content-Type: \(contentType)\r\nContent-Length: "
         let plan = RunPlan(
             configuration: configuration,
             factory: factory,
-            path: configuration.target.basePath + configuration.endpoint.path,
-            baseHeaders: baseHeaders,
+            path: path,
+            requestPrefix: Array(prefix.utf8),
+            observedHead: HTTPRequestHead(version: .http1_1, method: .POST, uri: path),
             loopCount: threads
         )
         let loops = Array(group.makeIterator())

@@ -20,8 +20,10 @@ struct RunPlan: Sendable {
     var factory: EventFactory
     /// The request path (base path + endpoint).
     var path: String
-    /// Headers shared by every request (Content-Length is added per request).
-    var baseHeaders: HTTPHeaders
+    /// Every request's bytes up to the Content-Length value: request line and the fixed headers.
+    var requestPrefix: [UInt8]
+    /// The head shown to the response decoder (which must see each request's method); never encoded.
+    var observedHead: HTTPRequestHead
     /// Loop `index` of `loopCount` sends requests `index, index + loopCount, …`.
     var loopCount: Int
 }
@@ -64,15 +66,15 @@ final class BenchConnection: ChannelInboundHandler {
         self.context = nil
     }
 
-    func send(_ request: InFlight, head: HTTPRequestHead, body: ByteBuffer) {
+    /// Sends one request: `bytes` is the whole request (head and body), written by ``RawRequestWriter``.
+    func send(_ request: InFlight, head: HTTPRequestHead, bytes: ByteBuffer) {
         guard let context else {
             driver.connectionLost(self, request: request)
             return
         }
         current = request
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -147,6 +149,7 @@ final class LoopDriver: NIOScheduledCallbackHandler {
     var schedulingDone = false
     var reconnecting = 0
     let finished: EventLoopPromise<Void>
+    var finishedCompleted = false
 
     init(loop: any EventLoop, index: Int, plan: RunPlan, connections: Int, schedule: OpenLoopSchedule?) {
         self.loop = loop
@@ -193,9 +196,12 @@ final class LoopDriver: NIOScheduledCallbackHandler {
             .connect(host: target.host, port: target.port)
             .assumeIsolated()
             .flatMapThrowing { channel in
-                try channel.pipeline.syncOperations.addHTTPClientHandlers()
                 let connection = BenchConnection(driver: self)
-                try channel.pipeline.syncOperations.addHandler(connection)
+                try channel.pipeline.syncOperations.addHandlers([
+                    RawRequestWriter(),
+                    ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
+                    connection,
+                ])
                 if self.state == .finished {
                     connection.close()
                     return
@@ -210,14 +216,19 @@ final class LoopDriver: NIOScheduledCallbackHandler {
 
     func start(timing: RunTiming) {
         self.timing = timing
-        state = .running
         if let schedule {
+            state = .running
             totalRequests = schedule.requestCount(before: timing.end - timing.start)
             scheduleTimer()
         } else {
-            let ready = idle
-            idle.removeAll()
-            for connection in ready { becameIdle(connection) }
+            // Every loop starts at the common start time, so nothing is sent before it.
+            loop.assumeIsolated().scheduleTask(deadline: NIODeadline.uptimeNanoseconds(timing.start)) {
+                guard self.state == .idle else { return }
+                self.state = .running
+                let ready = self.idle
+                self.idle.removeAll()
+                for connection in ready { self.becameIdle(connection) }
+            }
         }
         // Wake up at the end (closed loop with no live connection) and at the drain deadline.
         scheduleCheck(at: timing.end)
@@ -300,21 +311,39 @@ final class LoopDriver: NIOScheduledCallbackHandler {
         let first = number * eventsPerRequest
         let batch: BatchFormat? = plan.configuration.endpoint == .batch ? plan.configuration.batchFormat : nil
         let size = plan.factory.bodySize(firstEvent: first, count: eventsPerRequest, batch: batch)
-        var buffer = connection.context?.channel.allocator.buffer(capacity: size) ?? ByteBufferAllocator().buffer(capacity: size)
+        let prefix = plan.requestPrefix
+        let capacity = prefix.count + 24 + size
+        var buffer = connection.context?.channel.allocator.buffer(capacity: capacity) ?? ByteBufferAllocator().buffer(capacity: capacity)
+        buffer.writeBytes(prefix)
+        Self.writeDecimal(size, to: &buffer)
+        buffer.writeStaticString("\r\n\r\n")
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { pointer in
             plan.factory.renderBody(
                 firstEvent: first, count: eventsPerRequest, batch: batch, into: UnsafeMutableRawBufferPointer(rebasing: pointer[0..<size])
             )
             return size
         }
-        var headers = plan.baseHeaders
-        headers.add(name: "Content-Length", value: String(size))
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: plan.path, headers: headers)
         if schedule != nil, reference >= timing.measureStart, now >= reference {
             recorder.sendLag.record(nanos: now - reference)
         }
         inFlight += 1
-        connection.send(InFlight(number: number, reference: reference, bodyBytes: size), head: head, body: buffer)
+        connection.send(InFlight(number: number, reference: reference, bodyBytes: size), head: plan.observedHead, bytes: buffer)
+    }
+
+    /// Appends a non-negative integer in decimal.
+    static func writeDecimal(_ value: Int, to buffer: inout ByteBuffer) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var remaining = UInt64(max(0, value))
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { raw in
+            repeat {
+                raw[19 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+                count += 1
+            } while remaining > 0
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(20 - count)...]))
+        }
     }
 
     /// Whether a response's body is needed: per-item statuses of a 207, and samples of errors.
@@ -435,6 +464,13 @@ final class LoopDriver: NIOScheduledCallbackHandler {
         pending.removeAll()
         idle.removeAll()
         for connection in Array(connections.values) { connection.close() }
+        completeFinished()
+    }
+
+    /// Completes ``finished`` once (a NIO promise must be completed exactly once).
+    func completeFinished() {
+        guard !finishedCompleted else { return }
+        finishedCompleted = true
         finished.succeed(())
     }
 
@@ -444,6 +480,22 @@ final class LoopDriver: NIOScheduledCallbackHandler {
         for connection in Array(connections.values) { connection.close() }
         connections.removeAll()
         idle.removeAll()
+        completeFinished()
+    }
+}
+
+/// Writes requests as prebuilt bytes: the `.body` part carries the whole request (head and body); the `.head` part
+/// only exists so the response decoder, which sits behind this handler, sees each request's method. No encoder runs.
+final class RawRequestWriter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = ByteBuffer
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .body(.byteBuffer(let bytes)): context.write(wrapOutboundOut(bytes), promise: promise)
+        case .head, .end: promise?.succeed(())
+        case .body(.fileRegion): promise?.fail(ChannelError.operationUnsupported)
+        }
     }
 }
 

@@ -48,11 +48,16 @@ public struct SVGPlot: Sendable {
         var svg = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
         svg += #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(num(Self.width))" height="\#(num(height))" viewBox="0 0 \#(num(Self.width)) \#(num(height))" font-family="sans-serif" font-size="12">"# + "\n"
         svg += #"<rect width="100%" height="100%" fill="white"/>"# + "\n"
-        svg += #"<text x="\#(num(Self.width / 2))" y="22" text-anchor="middle" font-size="14" font-weight="bold">\#(Self.escape(title))</text>"# + "\n"
+        svg += #"<text x="\#(num(Self.width / 2))" y="22" text-anchor="middle" font-size="12" font-weight="bold">\#(Self.escape(shortTitle))</text>"# + "\n"
         svg += spectrumPanel(top: 30)
         svg += throughputPanel(top: 30 + Self.panelHeight)
         svg += "</svg>\n"
         return svg
+    }
+
+    /// The title, cut to fit the width.
+    var shortTitle: String {
+        title.count <= 118 ? title : String(title.prefix(117)) + "…"
     }
 
     // MARK: Panels

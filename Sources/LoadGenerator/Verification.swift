@@ -57,9 +57,14 @@ public struct DeliveryAudit: Sendable {
     public private(set) var deadLetterRecords = 0
     /// Containers opened.
     public var containersRead: Int { containers.count }
+    /// When set, records whose id does not start with it are skipped (another run's events).
+    public let idPrefix: String?
+    /// Records skipped because of ``idPrefix``.
+    public private(set) var otherRecords = 0
 
-    /// Starts an audit of `expected` ids.
-    public init(expected: [String]) {
+    /// Starts an audit of `expected` ids; with `idPrefix`, only records whose id starts with it are considered.
+    public init(expected: [String], idPrefix: String? = nil) {
+        self.idPrefix = idPrefix.flatMap { $0.isEmpty ? nil : $0 }
         var seen = Set<String>()
         var ordered: [String] = []
         ordered.reserveCapacity(expected.count)
@@ -81,6 +86,10 @@ public struct DeliveryAudit: Sendable {
     /// An event `id` was found at `position` of container `container`.
     public mutating func delivered(_ id: String, container: Int, position: Int) {
         recordsRead += 1
+        if let idPrefix, !id.hasPrefix(idPrefix) {
+            otherRecords += 1
+            return
+        }
         if var sighting = delivered[id] {
             sighting.count += 1
             if sighting.more.count < 4 { sighting.more.append(location(container, position)) }
@@ -93,6 +102,10 @@ public struct DeliveryAudit: Sendable {
     /// An event `id` was found among the dead letters (records the destination rejected for good), with the reason.
     public mutating func deadLettered(_ id: String, container: Int, position: Int, reason: String) {
         recordsRead += 1
+        if let idPrefix, !id.hasPrefix(idPrefix) {
+            otherRecords += 1
+            return
+        }
         deadLetterRecords += 1
         if deadLetters[id] == nil { deadLetters[id] = (location(container, position), reason) }
     }
@@ -166,6 +179,8 @@ public struct DeliveryAudit: Sendable {
             sources: sources,
             filesRead: containers.count,
             recordsRead: recordsRead,
+            idPrefix: idPrefix,
+            otherRecords: otherRecords,
             expected: expected.count,
             duplicateLinesInIdsFile: duplicateExpectedLines,
             found: found,
@@ -221,6 +236,10 @@ public struct VerificationReport: Sendable, Equatable, Codable {
     public var sources: [String]
     public var filesRead: Int
     public var recordsRead: Int
+    /// Only ids with this prefix were considered (`--id-prefix`).
+    public var idPrefix: String?
+    /// Records skipped because their id lacks ``idPrefix``.
+    public var otherRecords: Int
     /// Distinct expected ids.
     public var expected: Int
     public var duplicateLinesInIdsFile: Int
@@ -255,7 +274,9 @@ public struct VerificationReport: Sendable, Equatable, Codable {
     public func text() -> String {
         var out = "verify: \(expected) expected ids from \(idsFile)"
         if duplicateLinesInIdsFile > 0 { out += " (\(duplicateLinesInIdsFile) repeated lines ignored)" }
-        out += "\n        against \(sources.joined(separator: ", ")): \(filesRead) file\(filesRead == 1 ? "" : "s"), \(recordsRead) records\n"
+        out += "\n        against \(sources.joined(separator: ", ")): \(filesRead) file\(filesRead == 1 ? "" : "s"), \(recordsRead) records"
+        if let idPrefix { out += " (\(otherRecords) without the id prefix '\(idPrefix)' skipped)" }
+        out += "\n"
         var rows: [(String, String)] = [
             ("found", "\(found)"),
             ("missing", "\(missing)"),

@@ -138,7 +138,11 @@ struct Bench: AsyncParsableCommand {
         var line = "\r\u{1B}[2K\(phase)\(Formatting.fixed(snapshot.elapsedSeconds, digits: 0))s  "
         line += "\(Formatting.fixed(snapshot.requestsPerSecond, digits: 0)) req/s  "
         line += "\(Formatting.fixed(snapshot.eventsPerSecond, digits: 0)) events/s  errors \(snapshot.errors)  "
-        line += "p50 \(Formatting.milliseconds(micros: snapshot.p50)) ms  p99 \(Formatting.milliseconds(micros: snapshot.p99)) ms"
+        if snapshot.warmingUp {
+            line += "(latency not recorded yet)"
+        } else {
+            line += "p50 \(Formatting.milliseconds(micros: snapshot.p50)) ms  p99 \(Formatting.milliseconds(micros: snapshot.p99)) ms"
+        }
         return line
     }
 

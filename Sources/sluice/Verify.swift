@@ -24,6 +24,9 @@ struct Verify: AsyncParsableCommand {
     @Option(name: .long, help: "The archive's error prefix, relative to the root (archive.error_prefix).")
     var errorPrefix: String = "errors/"
 
+    @Option(name: .long, help: "Only consider archive records whose id starts with this (one bench run's prefix); others are skipped.")
+    var idPrefix: String?
+
     @Flag(name: .long, help: "Fail (exit 1) when an id appears more than once.")
     var failOnDuplicates = false
 
@@ -58,7 +61,7 @@ struct Verify: AsyncParsableCommand {
     func audit() async throws(VerifyError) -> VerificationReport {
         let expected = try IDsFile.read(ids)
         let source = LocalArchiveSource(root: archive, errorPrefix: errorPrefix)
-        var audit = DeliveryAudit(expected: expected)
+        var audit = DeliveryAudit(expected: expected, idPrefix: idPrefix)
         try await source.scan(into: &audit)
         return audit.report(sources: [source.name], idsFile: ids, failOnDuplicates: failOnDuplicates, sampleSize: show)
     }
