@@ -108,7 +108,6 @@ let package = Package(
             name: "LoadGenerator",
             dependencies: [
                 "GatewayCore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
