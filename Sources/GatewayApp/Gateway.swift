@@ -1,4 +1,7 @@
 import ArchiveSink
+import AsyncHTTPClient
+import AWSCredentials
+import AWSJSONClient
 import CoreMetrics
 public import Delivery
 import Foundation
@@ -6,6 +9,7 @@ public import GatewayConfig
 import GatewayCore
 public import GatewayHTTP
 public import Hummingbird
+import KinesisProducer
 public import Logging
 import NIOCore
 public import Prometheus
@@ -51,7 +55,8 @@ public func buildGateway(
     }
     let prometheus = PrometheusCollectorRegistry()
     let metrics = PrometheusMetricsFactory(registry: prometheus)
-    let sinks: [SinkID] = [.archive]
+    var sinks: [SinkID] = [.archive]
+    if configuration.kinesis != nil { sinks.append(.kinesis) }
 
     let log: any EventLog
     let maxBytes = configuration.durability.maxDiskMB * 1024 * 1024
@@ -112,9 +117,38 @@ public func buildGateway(
         metricsFactory: metrics
     )
     let registry = ConfirmationRegistry()
-    let dispatchers = [
+    var dispatchers = [
         SinkDispatcher(sink: archive, log: log, registry: registry, deadLetters: archive, logger: logger, metricsFactory: metrics)
     ]
+    var backendServices: [any Service] = []
+    var kinesisProducer: KinesisProducer?
+    if let kinesis = configuration.kinesis {
+        let environment = ProcessInfo.processInfo.environment
+        let producerConfiguration = KinesisProducerConfiguration(kinesis)
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: producerConfiguration.maxConnections
+        )
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        let region = AWSRegionResolver.resolve(configured: kinesis.region, environment: environment)
+        let credentials = DefaultCredentialChain(environment: environment, httpClient: httpClient, region: region, logger: logger)
+        let endpoint = AWSJSONClient.Endpoint.standard(
+            service: "kinesis", targetPrefix: "Kinesis_20131202", region: region,
+            override: kinesis.endpointURL ?? environment["AWS_ENDPOINT_URL_KINESIS"] ?? environment["AWS_ENDPOINT_URL"]
+        )
+        let client = AWSJSONClient(
+            httpClient: httpClient, endpoint: endpoint, credentials: credentials, timeout: producerConfiguration.requestTimeout
+        )
+        let producer = KinesisProducer(
+            configuration: producerConfiguration, api: KinesisAPI(client: client), logger: logger, metricsFactory: metrics
+        )
+        kinesisProducer = producer
+        let sink = KinesisSink(producer: producer, flushTimeout: min(producerConfiguration.recordTTL, .seconds(10)))
+        dispatchers.append(
+            SinkDispatcher(sink: sink, log: log, registry: registry, deadLetters: archive, logger: logger, metricsFactory: metrics)
+        )
+        backendServices += [HTTPClientService(client: httpClient), producer]
+    }
     let router = HTTPAPI.makeRouter(
         HTTPAPI.Dependencies(
             configuration: configuration,
@@ -122,10 +156,13 @@ public func buildGateway(
             log: log,
             registry: registry,
             dispatchers: dispatchers,
-            prometheus: prometheus
+            prometheus: prometheus,
+            isSaturated: { [kinesisProducer] kind in kind == .kinesis && kinesisProducer?.isSaturated == true }
         )
     )
+    // Shutdown runs in reverse: dispatchers drain first, then producers and their clients, the log last.
     var services: [any Service] = [LogService(log: log)]
+    services.append(contentsOf: backendServices)
     services.append(contentsOf: dispatchers as [any Service])
     let application = Application(
         router: router,
@@ -164,9 +201,6 @@ public func buildCeilingApplication(
 /// and `sluice serve` refuses to start with them.
 public func startupProblems(configuration: Configuration) -> [String] {
     var problems: [String] = []
-    if configuration.kinesis != nil {
-        problems.append("kinesis: the Kinesis backend is not available in this version; remove the 'kinesis:' section")
-    }
     if configuration.kafka != nil {
         problems.append("kafka: the Kafka backend is not available in this version; remove the 'kafka:' section")
     }

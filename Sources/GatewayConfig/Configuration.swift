@@ -132,6 +132,20 @@ public struct KinesisConfiguration: Sendable, Equatable {
     public var failIfThrottled: Bool = false
     /// `max_record_size_kb`: the largest record the stream accepts, in KiB. Default 1024 (AWS default, 1 MiB).
     public var maxRecordSizeKB: Int = 1024
+    /// `collection_max_count`: records per `PutRecords` call. Default 500 (the AWS limit).
+    public var collectionMaxCount: Int = 500
+    /// `collection_max_size`: bytes per `PutRecords` call. Default 5242880 (5 MiB, the AWS limit).
+    public var collectionMaxSize: Int = 5_242_880
+    /// `max_connections`: concurrent `PutRecords` calls. Default 24.
+    public var maxConnections: Int = 24
+    /// `request_timeout_ms`: the deadline of one call. Default 6000.
+    public var requestTimeoutMs: Int = 6000
+    /// `min_backoff_ms`: first retry delay of a failed record. Default 100.
+    public var minBackoffMs: Int = 100
+    /// `max_backoff_ms`: longest retry delay. Default 5000.
+    public var maxBackoffMs: Int = 5000
+    /// `shard_map_refresh_ms`: how often the shard map is read again. Default 60000.
+    public var shardMapRefreshMs: Int = 60000
 
     public init() {}
 }

@@ -116,6 +116,13 @@ struct ConfigurationDecoder {
         map.integer("rate_limit", .between(1, 10_000), into: &kinesis.rateLimit)
         map.boolean("fail_if_throttled", into: &kinesis.failIfThrottled)
         map.integer("max_record_size_kb", .between(1, 10_240), into: &kinesis.maxRecordSizeKB)
+        map.integer("collection_max_count", .between(1, 500), into: &kinesis.collectionMaxCount)
+        map.integer("collection_max_size", .between(1, 10 * 1_048_576), into: &kinesis.collectionMaxSize)
+        map.integer("max_connections", .between(1, 256), into: &kinesis.maxConnections)
+        map.integer("request_timeout_ms", .atLeast(100), into: &kinesis.requestTimeoutMs)
+        map.integer("min_backoff_ms", .atLeast(1), into: &kinesis.minBackoffMs)
+        map.integer("max_backoff_ms", .atLeast(1), into: &kinesis.maxBackoffMs)
+        map.integer("shard_map_refresh_ms", .atLeast(1000), into: &kinesis.shardMapRefreshMs)
         map.finish()
         return kinesis
     }

@@ -22,6 +22,9 @@ struct EventIngestor: Sendable {
     let router: Router
     let maxDepth: Int
     let metrics: IngestMetrics
+    /// Whether a route's backend holds as many records as it may (its producer's `max_outstanding_records`):
+    /// new events for it get 503 until it drains.
+    var isSaturated: @Sendable (RouteKind) -> Bool = { _ in false }
 
     /// Validates and routes one envelope.
     /// - Throws: ``ProblemDetails`` (400 malformed/invalid, 404 unknown stream, 413 too large).
@@ -73,6 +76,9 @@ struct EventIngestor: Sendable {
             )
         } catch {
             throw Self.problem(for: error)
+        }
+        if decision.route.kind != .local, isSaturated(decision.route.kind) {
+            throw ProblemDetails.backendSaturated(decision.route)
         }
         metrics.routed(team: stream.team, app: stream.app, route: decision.route.kind, isLarge: decision.isLarge, bytes: payload.count)
         let record = EventRecord(

@@ -1,4 +1,5 @@
 public import Delivery
+public import GatewayCore
 public import GatewayConfig
 public import Hummingbird
 public import Prometheus
@@ -15,11 +16,15 @@ public enum HTTPAPI {
         public var registry: ConfirmationRegistry
         public var dispatchers: [SinkDispatcher]
         public var prometheus: PrometheusCollectorRegistry
+        /// Whether a backend is saturated (new events for it get 503 + `Retry-After`).
+        public var isSaturated: @Sendable (RouteKind) -> Bool = { _ in false }
 
         public init(
             configuration: Configuration, router: Routing.Router, log: any EventLog, registry: ConfirmationRegistry,
-            dispatchers: [SinkDispatcher], prometheus: PrometheusCollectorRegistry
+            dispatchers: [SinkDispatcher], prometheus: PrometheusCollectorRegistry,
+            isSaturated: @escaping @Sendable (RouteKind) -> Bool = { _ in false }
         ) {
+            self.isSaturated = isSaturated
             self.configuration = configuration
             self.router = router
             self.log = log
@@ -36,7 +41,8 @@ public enum HTTPAPI {
         let router = Hummingbird.Router(context: IngestRequestContext.self)
         router.middlewares.add(RequestTimingMiddleware(metrics: HTTPMetrics(factory: factory)))
         let ingestor = EventIngestor(
-            router: dependencies.router, maxDepth: server.maxJSONDepth, metrics: IngestMetrics(factory: factory)
+            router: dependencies.router, maxDepth: server.maxJSONDepth, metrics: IngestMetrics(factory: factory),
+            isSaturated: dependencies.isSaturated
         )
         EventsController(
             ingestor: ingestor,

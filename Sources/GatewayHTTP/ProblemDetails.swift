@@ -93,6 +93,15 @@ extension ProblemDetails {
         )
     }
 
+    static func backendSaturated(_ route: Route) -> ProblemDetails {
+        ProblemDetails(
+            status: .serviceUnavailable, type: "backpressure", title: "Backend saturated",
+            detail: "the \(route.kind) producer holds its maximum of outstanding records for '\(route.destination)' "
+                + "(max_outstanding_records); retry later",
+            headers: [.retryAfter: "1"]
+        )
+    }
+
     static func shuttingDown() -> ProblemDetails {
         ProblemDetails(
             status: .serviceUnavailable, type: "shutting-down", title: "Shutting down",

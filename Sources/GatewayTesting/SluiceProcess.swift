@@ -28,7 +28,8 @@ public final class SluiceProcess: @unchecked Sendable {
     /// - Parameters:
     ///   - directory: working directory (created if needed); data goes under it.
     ///   - config: YAML written to `directory/config.yaml`; nil runs the embedded default (no `--config`).
-    public init(directory: URL, config: String?, logName: String = "sluice.log") throws {
+    ///   - environment: variables added to the test's own environment.
+    public init(directory: URL, config: String?, logName: String = "sluice.log", environment: [String: String] = [:]) throws {
         self.directory = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var arguments = ["serve", "--port", "0", "--host", "127.0.0.1"]
@@ -40,6 +41,9 @@ public final class SluiceProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = Self.executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.currentDirectoryURL = directory
         let handle = try FileHandle(forWritingTo: logFile)
         process.standardOutput = handle

@@ -1,0 +1,36 @@
+/// The producer's knobs; names and defaults follow the Kinesis Producer Library (see `docs/kinesis.md`).
+public struct KinesisProducerConfiguration: Sendable, Equatable {
+    /// `aggregation`: pack user records into KPL aggregated records.
+    public var aggregation = true
+    /// `aggregation_max_size`: bytes per aggregated record (magic, protobuf and MD5 included).
+    public var aggregationMaxSize = 51_200
+    /// `record_max_buffered_time_ms`: the longest a record waits for a fuller batch before it is sent.
+    public var maxBufferedTime: Duration = .milliseconds(100)
+    /// `record_ttl_ms`: after this, a record not yet stored fails with its attempt history.
+    public var recordTTL: Duration = .milliseconds(30_000)
+    /// `max_outstanding_records`: records held by the producer before it stops taking more (the log keeps the rest
+    /// and the HTTP edge answers 503 for the Kinesis route).
+    public var maxOutstandingRecords = 100_000
+    /// `rate_limit`: percentage of each shard's limits (1,000 records/s, 1 MiB/s) the producer uses.
+    public var rateLimitPercent = 150
+    /// `fail_if_throttled`: fail a throttled record at once instead of retrying it.
+    public var failIfThrottled = false
+    /// `collection_max_count`: records per `PutRecords` call (AWS allows 500).
+    public var collectionMaxCount = 500
+    /// `collection_max_size`: bytes (data and partition keys) per `PutRecords` call (AWS allows 5 MiB).
+    public var collectionMaxSize = 5 * 1_048_576
+    /// `max_connections`: concurrent `PutRecords` calls.
+    public var maxConnections = 24
+    /// `request_timeout_ms`: the deadline of one call.
+    public var requestTimeout: Duration = .milliseconds(6_000)
+    /// `min_backoff_ms` / `max_backoff_ms`: retry delays of failed records (exponential, with jitter).
+    public var minBackoff: Duration = .milliseconds(100)
+    public var maxBackoff: Duration = .milliseconds(5_000)
+    /// `shard_map_refresh_ms`: how often the shard map is read again, besides after a record lands on an
+    /// unexpected shard.
+    public var shardMapRefreshInterval: Duration = .seconds(60)
+    /// How often the producer wakes to flush timed-out buffers and refill rate limits.
+    public var tickInterval: Duration = .milliseconds(5)
+
+    public init() {}
+}

@@ -1,0 +1,68 @@
+/// A token bucket: `rate` tokens per second, holding at most one second's worth.
+///
+/// Kinesis allows each shard 1,000 records and 1 MiB per second; the producer keeps one bucket for each and sends a
+/// record only when both have room, so it stays under the limits instead of collecting throttling errors.
+public struct TokenBucket: Sendable, Equatable {
+    /// Tokens added per second.
+    public let rate: Double
+    /// The most tokens the bucket holds.
+    public let capacity: Double
+    private(set) var tokens: Double
+    private var lastRefill: ContinuousClock.Instant
+
+    public init(rate: Double, now: ContinuousClock.Instant) {
+        self.rate = rate
+        self.capacity = rate
+        self.tokens = rate
+        self.lastRefill = now
+    }
+
+    /// Tokens available at `now`.
+    public mutating func available(at now: ContinuousClock.Instant) -> Double {
+        refill(now)
+        return tokens
+    }
+
+    /// Takes `amount` tokens if there are that many; a request larger than the capacity is allowed when the bucket
+    /// is full (so one big record is never stuck).
+    public mutating func take(_ amount: Double, at now: ContinuousClock.Instant) -> Bool {
+        refill(now)
+        guard tokens >= amount || tokens >= capacity else { return false }
+        tokens -= amount
+        return true
+    }
+
+    private mutating func refill(_ now: ContinuousClock.Instant) {
+        guard now > lastRefill else { return }
+        let elapsed = now - lastRefill
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        tokens = min(capacity, tokens + seconds * rate)
+        lastRefill = now
+    }
+}
+
+/// The two buckets of one shard: records per second and bytes per second.
+public struct ShardRateLimit: Sendable, Equatable {
+    /// Kinesis's per-shard write limits.
+    public static let recordsPerSecond = 1000.0
+    public static let bytesPerSecond = 1_048_576.0
+
+    public var records: TokenBucket
+    public var bytes: TokenBucket
+
+    /// - Parameter percent: the share of the shard's limits to use (the KPL's `RateLimit`, default 150).
+    public init(percent: Int, now: ContinuousClock.Instant) {
+        let share = Double(percent) / 100
+        records = TokenBucket(rate: Self.recordsPerSecond * share, now: now)
+        bytes = TokenBucket(rate: Self.bytesPerSecond * share, now: now)
+    }
+
+    /// Takes one record of `size` bytes if both buckets have room.
+    public mutating func take(bytes size: Int, at now: ContinuousClock.Instant) -> Bool {
+        guard records.available(at: now) >= 1, bytes.available(at: now) >= Double(size) || bytes.available(at: now) >= bytes.capacity
+        else { return false }
+        _ = records.take(1, at: now)
+        _ = bytes.take(Double(size), at: now)
+        return true
+    }
+}
