@@ -84,7 +84,7 @@ let package = Package(
             name: "GatewayApp",
             dependencies: [
                 "GatewayCore", "GatewayConfig", "GatewayHTTP", "Routing", "ArchiveSink", "WriteAheadLog", "Delivery",
-                "AWSCredentials", "AWSJSONClient", "KinesisProducer",
+                "AWSCredentials", "AWSJSONClient", "KinesisProducer", "KafkaSink",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -142,6 +142,34 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // librdkafka from the system (Debian's librdkafka-dev; `pkg-config rdkafka`).
+        .systemLibrary(name: "CRDKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        // The only module that touches librdkafka's C API: producer, delivery reports, errors, config checks.
+        .target(
+            name: "Kafka",
+            dependencies: ["CRDKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // Amazon MSK IAM authentication tokens (SigV4-presigned kafka-cluster:Connect), pure.
+        .target(name: "MSKIAMAuth", dependencies: ["AWSSigV4"], swiftSettings: swiftSettings),
+        // The Kafka sink: settings from config, produce with receipts, retries, producer restarts, MSK IAM, metrics.
+        .target(
+            name: "KafkaSink",
+            dependencies: [
+                "GatewayCore", "GatewayConfig", "Kafka", "MSKIAMAuth", "AWSCredentials", "AWSSigV4",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `kafka-bench`: librdkafka's own producer throughput (the ceiling of the Kafka benchmark).
+        .executableTarget(
+            name: "kafka-bench",
+            dependencies: ["Kafka", "GatewayTesting", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/kafka-bench",
             swiftSettings: swiftSettings
         ),
         // `sluice bench` (load generator, HDR histograms, SVG plots) and `sluice verify` (delivery audit).
@@ -219,6 +247,26 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KafkaTests",
+            dependencies: [
+                "KafkaSink", "Kafka", "GatewayTesting", "GatewayCore", "GatewayConfig", "AWSCredentials", "AWSSigV4",
+                "MSKIAMAuth",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["read_topic.py"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MSKIAMAuthTests",
+            dependencies: ["MSKIAMAuth", "AWSSigV4", "GatewayTesting"],
+            exclude: ["msk_token.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"], swiftSettings: swiftSettings),

@@ -80,7 +80,7 @@ public final class SinkDispatcher: Service, Sendable {
     public var sinkID: SinkID { sink.id }
 
     /// Why the sink is failing, or nil when healthy.
-    public var problem: String? { state.withLock { $0.problem } }
+    public var problem: String? { state.withLock { $0.problem } ?? sink.problem }
 
     public func run() async throws {
         let reader = try log.makeReader(for: sink.id)

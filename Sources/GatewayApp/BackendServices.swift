@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import GatewayConfig
+import KafkaSink
 import KinesisProducer
 import ServiceLifecycle
 
@@ -13,6 +14,16 @@ struct HTTPClientService: Service {
     }
 }
 
+/// Closes the Kafka sink's producer after its dispatcher drained and flushed it.
+struct KafkaSinkService: Service {
+    let sink: KafkaSink
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await sink.close()
+    }
+}
+
 extension KinesisProducerConfiguration {
     /// The producer's knobs from the `kinesis:` section.
     init(_ kinesis: KinesisConfiguration) {
@@ -20,6 +31,7 @@ extension KinesisProducerConfiguration {
         aggregation = kinesis.aggregation
         aggregationMaxSize = kinesis.aggregationMaxSize
         maxBufferedTime = .milliseconds(kinesis.recordMaxBufferedTimeMs)
+        flushWhenIdle = kinesis.flushWhenIdle
         recordTTL = .milliseconds(kinesis.recordTTLMs)
         maxOutstandingRecords = kinesis.maxOutstandingRecords
         rateLimitPercent = kinesis.rateLimit

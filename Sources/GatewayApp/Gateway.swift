@@ -9,6 +9,7 @@ public import GatewayConfig
 import GatewayCore
 public import GatewayHTTP
 public import Hummingbird
+import KafkaSink
 import KinesisProducer
 public import Logging
 import NIOCore
@@ -57,6 +58,7 @@ public func buildGateway(
     let metrics = PrometheusMetricsFactory(registry: prometheus)
     var sinks: [SinkID] = [.archive]
     if configuration.kinesis != nil { sinks.append(.kinesis) }
+    if configuration.kafka != nil { sinks.append(.kafka) }
 
     let log: any EventLog
     let maxBytes = configuration.durability.maxDiskMB * 1024 * 1024
@@ -122,14 +124,21 @@ public func buildGateway(
     ]
     var backendServices: [any Service] = []
     var kinesisProducer: KinesisProducer?
-    if let kinesis = configuration.kinesis {
-        let environment = ProcessInfo.processInfo.environment
-        let producerConfiguration = KinesisProducerConfiguration(kinesis)
+    let environment = ProcessInfo.processInfo.environment
+    // One HTTP client for the AWS calls of every backend (Kinesis, STS and instance metadata for credentials).
+    var httpClient: HTTPClient?
+    if configuration.kinesis != nil || configuration.kafka.map(KafkaProducerSettings.usesMSKIAM) == true {
         var clientConfiguration = HTTPClient.Configuration()
+        let connections = configuration.kinesis.map { KinesisProducerConfiguration($0).maxConnections } ?? 8
         clientConfiguration.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: producerConfiguration.maxConnections
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections
         )
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        httpClient = client
+        backendServices.append(HTTPClientService(client: client))
+    }
+    if let kinesis = configuration.kinesis, let httpClient {
+        let producerConfiguration = KinesisProducerConfiguration(kinesis)
         let region = AWSRegionResolver.resolve(configured: kinesis.region, environment: environment)
         let credentials = DefaultCredentialChain(environment: environment, httpClient: httpClient, region: region, logger: logger)
         let endpoint = AWSJSONClient.Endpoint.standard(
@@ -147,7 +156,25 @@ public func buildGateway(
         dispatchers.append(
             SinkDispatcher(sink: sink, log: log, registry: registry, deadLetters: archive, logger: logger, metricsFactory: metrics)
         )
-        backendServices += [HTTPClientService(client: httpClient), producer]
+        backendServices.append(producer)
+    }
+    if let kafka = configuration.kafka {
+        let region = AWSRegionResolver.resolve(configured: nil, environment: environment)
+        let credentials = httpClient.map {
+            DefaultCredentialChain(environment: environment, httpClient: $0, region: region, logger: logger)
+        }
+        let sink: KafkaSink
+        do {
+            sink = try KafkaSink(
+                configuration: kafka, credentials: credentials, region: region, logger: logger, metricsFactory: metrics
+            )
+        } catch {
+            throw GatewayStartupError(message: "\(error.path): \(error.message)")
+        }
+        dispatchers.append(
+            SinkDispatcher(sink: sink, log: log, registry: registry, deadLetters: archive, logger: logger, metricsFactory: metrics)
+        )
+        backendServices.append(KafkaSinkService(sink: sink))
     }
     let router = HTTPAPI.makeRouter(
         HTTPAPI.Dependencies(
@@ -201,8 +228,8 @@ public func buildCeilingApplication(
 /// and `sluice serve` refuses to start with them.
 public func startupProblems(configuration: Configuration) -> [String] {
     var problems: [String] = []
-    if configuration.kafka != nil {
-        problems.append("kafka: the Kafka backend is not available in this version; remove the 'kafka:' section")
+    if let kafka = configuration.kafka {
+        problems += KafkaProducerSettings.validate(kafka)
     }
     do {
         _ = try archiveDirectory(from: configuration.archive.url)

@@ -122,6 +122,8 @@ public struct KinesisConfiguration: Sendable, Equatable {
     public var aggregationMaxSize: Int = 51200
     /// `record_max_buffered_time_ms`. Default 100.
     public var recordMaxBufferedTimeMs: Int = 100
+    /// `flush_when_idle`: send at once when no call of the stream is in flight. Default true.
+    public var flushWhenIdle: Bool = true
     /// `record_ttl_ms`. Default 30000.
     public var recordTTLMs: Int = 30000
     /// `max_outstanding_records`: past it new events get 503. Default 100000.

@@ -111,6 +111,7 @@ struct ConfigurationDecoder {
         map.boolean("aggregation", into: &kinesis.aggregation)
         map.integer("aggregation_max_size", .between(1, 1_048_576), into: &kinesis.aggregationMaxSize)
         map.integer("record_max_buffered_time_ms", .atLeast(1), into: &kinesis.recordMaxBufferedTimeMs)
+        map.boolean("flush_when_idle", into: &kinesis.flushWhenIdle)
         map.integer("record_ttl_ms", .atLeast(1), into: &kinesis.recordTTLMs)
         map.integer("max_outstanding_records", .atLeast(1), into: &kinesis.maxOutstandingRecords)
         map.integer("rate_limit", .between(1, 10_000), into: &kinesis.rateLimit)

@@ -32,6 +32,14 @@ public protocol Sink: Sendable {
     func tick(reporter: SinkReporter) async
     /// Pushes everything buffered to the destination (graceful shutdown, or a probe after a failure).
     func flush(reporter: SinkReporter) async
+    /// Why the destination cannot take records right now (for example every broker is down), nil when it can;
+    /// `/ready` and `/health` show it.
+    var problem: String? { get }
+}
+
+extension Sink {
+    /// Sinks whose failures surface only through their reports have no problem of their own to show.
+    public var problem: String? { nil }
 }
 
 /// Receives what a sink did with the records it was given. Implemented by the dispatcher.

@@ -32,7 +32,7 @@ public func runCommand(_ executable: String, _ arguments: [String], environment:
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released; the caller binds it next).
-public func freeLoopbackPort() throws -> Int {
+public func freeLoopbackPort() throws(PeerProcessError) -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw PeerProcessError(message: "socket() failed: errno \(errno)") }
     defer { close(fd) }

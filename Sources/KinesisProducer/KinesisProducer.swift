@@ -61,6 +61,8 @@ public final class KinesisProducer: Service, Sendable {
         var nextMapFetch: ContinuousClock.Instant
         var lastMapFetch: ContinuousClock.Instant?
         var mapFailures = 0
+        /// `PutRecords` calls of this stream in flight.
+        var inFlight = 0
         /// Why the shard map could not be read, while it cannot.
         var mapError: String?
         var unmapped: [UserEntry] = []
@@ -237,6 +239,7 @@ public final class KinesisProducer: Service, Sendable {
             let (reports, reporter) = state.withLock { state in
                 var reports = Reports()
                 state.inFlight -= 1
+                state.streams[stream]?.inFlight -= 1
                 complete(&state, stream: stream, records: records, result: result, attempt: attempt, now: now, reports: &reports)
                 return (reports, state.reporter)
             }
@@ -407,9 +410,12 @@ public final class KinesisProducer: Service, Sendable {
             var readyCount = 0
             var readyBytes = 0
             var oldest: ContinuousClock.Instant?
+            // With no call of this stream in flight, waiting would not fill a call any faster: send now (see
+            // `flush_when_idle`). While calls are in flight, records gather for the next one.
+            let isIdle = configuration.flushWhenIdle && stream.inFlight == 0
             for id in Array(stream.shards.keys) {
                 guard var shard = stream.shards[id] else { continue }
-                if let first = shard.oldest, flushing || now - first >= configuration.maxBufferedTime {
+                if let first = shard.oldest, flushing || isIdle || now - first >= configuration.maxBufferedTime {
                     sealAggregator(&shard, shardID: id)
                 }
                 // A record stuck behind its shard's rate limit past its TTL fails; the others of its aggregate
@@ -428,14 +434,15 @@ public final class KinesisProducer: Service, Sendable {
             }
             // Calls: full ones, or whatever is there once the oldest record's buffered time is up.
             while state.inFlight < configuration.maxConnections, readyCount > 0 {
-                let isDue = flushing || readyCount >= configuration.collectionMaxCount || readyBytes >= configuration.collectionMaxSize
-                    || oldest.map { now - $0 >= configuration.maxBufferedTime } ?? false
+                let isDue = flushing || (isIdle && stream.inFlight == 0) || readyCount >= configuration.collectionMaxCount
+                    || readyBytes >= configuration.collectionMaxSize || oldest.map { now - $0 >= configuration.maxBufferedTime } ?? false
                 guard isDue else { break }
                 let batch = collect(&stream, now: now)
                 guard !batch.records.isEmpty else { break }
                 readyCount -= batch.records.count
                 readyBytes -= batch.bytes
                 state.inFlight += 1
+                stream.inFlight += 1
                 stream.metrics.record(batch.records)
                 work.append(.put(stream: name, records: batch.records))
                 if !batch.isFull { break }

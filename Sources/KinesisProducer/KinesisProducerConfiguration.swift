@@ -6,6 +6,11 @@ public struct KinesisProducerConfiguration: Sendable, Equatable {
     public var aggregationMaxSize = 51_200
     /// `record_max_buffered_time_ms`: the longest a record waits for a fuller batch before it is sent.
     public var maxBufferedTime: Duration = .milliseconds(100)
+    /// `flush_when_idle`: send buffered records at once when none of the stream's calls is in flight, instead of
+    /// waiting out `record_max_buffered_time_ms` (Sluice's addition; see `docs/kinesis.md`). Under load calls are in
+    /// flight and records gather into full calls as with the KPL; at low load a record does not wait for company that
+    /// is not coming.
+    public var flushWhenIdle = true
     /// `record_ttl_ms`: after this, a record not yet stored fails with its attempt history.
     public var recordTTL: Duration = .milliseconds(30_000)
     /// `max_outstanding_records`: records held by the producer before it stops taking more (the log keeps the rest

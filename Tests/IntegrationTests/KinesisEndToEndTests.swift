@@ -41,25 +41,10 @@ private func readStream(_ moto: MotoServer, _ stream: String, credentials: (Stri
 }
 
 private func kinesisConfig(endpoint: String, extra: String = "") -> String {
-    """
-    streams:
-      - team: web
-        app: clicks
-        kinesis_stream: clicks-stream
-      - team: default
-        app: default
-    default_stream: {team: default, app: default}
-    durability:
-      dir: ./wal
-    archive:
-      url: file://./archive
-      buffer:
-        interval_s: 1
-    kinesis:
-      endpoint_url: \(endpoint)
-      region: us-east-1
-    \(extra)
-    """
+    backendTestConfig(
+        streamLines: ["kinesis_stream: clicks-stream"],
+        sections: "kinesis:\n  endpoint_url: \(endpoint)\n  region: us-east-1\n\(extra)"
+    )
 }
 
 /// Posts `ids` as NDJSON batches of `batchSize`, `parallel` batches at a time; returns how many got a 2xx.

@@ -81,3 +81,24 @@ func testConfig(extra: String = "", archiveInterval: Double = 60, durability: St
 func eventBody(_ id: String, payloadBytes: Int = 100) -> String {
     "{\"team\":\"web\",\"app\":\"clicks\",\"event_id\":\"\(id)\",\"payload\":{\"id\":\"\(id)\",\"pad\":\"\(String(repeating: "p", count: payloadBytes))\"}}"
 }
+
+/// A configuration whose `web/clicks` stream carries `streamLines` (backend names, indented under the stream) and
+/// whose backend sections are `sections`.
+func backendTestConfig(streamLines: [String], sections: String) -> String {
+    """
+    streams:
+      - team: web
+        app: clicks
+    \(streamLines.map { "    " + $0 }.joined(separator: "\n"))
+      - team: default
+        app: default
+    default_stream: {team: default, app: default}
+    durability:
+      dir: ./wal
+    archive:
+      url: file://./archive
+      buffer:
+        interval_s: 1
+    \(sections)
+    """
+}

@@ -252,11 +252,21 @@ struct ProducerTests {
     @Test("flush sends what is buffered at once and returns when nothing is outstanding")
     func flush() async throws {
         let fake = FakeKinesis(shards: ShardMapTests.evenShards(2))
-        try await ProducerHarness.with(fake, configure: { $0.maxBufferedTime = .seconds(60) }) { harness in
+        try await ProducerHarness.with(fake, configure: { $0.maxBufferedTime = .seconds(60); $0.flushWhenIdle = false }) { harness in
             await harness.producer.submit(ProducerHarness.records(0..<20), reporter: harness.reporter.reporter)
             await harness.producer.flush(timeout: .seconds(30))
             #expect(harness.producer.outstandingRecords == 0)
             #expect(harness.reporter.seen.withLock { $0.released.count } == 20)
+        }
+    }
+
+    @Test("flush_when_idle: with no call in flight a record goes at once, not after record_max_buffered_time_ms")
+    func flushWhenIdle() async throws {
+        let fake = FakeKinesis(shards: ShardMapTests.evenShards(2))
+        try await ProducerHarness.with(fake, configure: { $0.maxBufferedTime = .seconds(3600) }) { harness in
+            await harness.producer.submit(ProducerHarness.records(0..<3), reporter: harness.reporter.reporter)
+            await harness.reporter.wait { $0.released.count == 3 }
+            #expect(fake.stored.count >= 1)
         }
     }
 }
