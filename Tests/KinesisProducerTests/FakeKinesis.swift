@@ -24,6 +24,8 @@ final class FakeKinesis: Sendable {
         var stored: [StoredRecord] = []
         var listShardsCalls = 0
         var putRecordsCalls = 0
+        /// Per `PutRecords` call: how many records and how many bytes (data and partition keys) it carried.
+        var calls: [(records: Int, bytes: Int)] = []
         var sequence = 0
         var isHolding = false
         var held: [CheckedContinuation<Void, Never>] = []
@@ -131,6 +133,10 @@ final class FakeKinesis: Sendable {
 
     private func putRecords(_ object: [String: Any]) -> [String: Any] {
         let records = object["Records"] as? [[String: Any]] ?? []
+        let bytes = records.reduce(0) { total, record in
+            total + (Data(base64Encoded: record["Data"] as? String ?? "")?.count ?? 0) + (record["PartitionKey"] as? String ?? "").utf8.count
+        }
+        state.withLock { $0.calls.append((records.count, bytes)) }
         var results: [[String: Any]] = []
         var failed = 0
         for record in records {

@@ -269,4 +269,26 @@ struct ProducerTests {
             #expect(fake.stored.count >= 1)
         }
     }
+
+    @Test("a PutRecords call never carries more than collection_max_count records or collection_max_size bytes")
+    func collectionLimits() async throws {
+        let fake = FakeKinesis(shards: ShardMapTests.evenShards(4))
+        try await ProducerHarness.with(fake, configure: { $0.aggregation = false; $0.collectionMaxCount = 10; $0.collectionMaxSize = 2_000 }) { harness in
+            // Records of about 300 bytes: the size limit (2,000) binds before the count (10).
+            await harness.producer.submit(ProducerHarness.records(0..<200, size: 200), reporter: harness.reporter.reporter)
+            await harness.reporter.wait { $0.released.count + $0.rejected.count == 200 }
+            let calls = fake.state.withLock { $0.calls }
+            #expect(calls.reduce(0) { $0 + $1.records } == 200)
+            #expect(calls.allSatisfy { $0.records <= 10 && $0.bytes <= 2_000 })
+            #expect(calls.contains { $0.records > 1 })
+        }
+        let byCount = FakeKinesis(shards: ShardMapTests.evenShards(4))
+        try await ProducerHarness.with(byCount, configure: { $0.aggregation = false; $0.collectionMaxCount = 7; $0.flushWhenIdle = false }) { harness in
+            await harness.producer.submit(ProducerHarness.records(0..<100, size: 20), reporter: harness.reporter.reporter)
+            await harness.reporter.wait { $0.released.count + $0.rejected.count == 100 }
+            let calls = byCount.state.withLock { $0.calls }
+            #expect(calls.allSatisfy { $0.records <= 7 })
+            #expect(calls.filter { $0.records == 7 }.count >= 14)
+        }
+    }
 }
