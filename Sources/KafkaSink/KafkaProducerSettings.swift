@@ -33,7 +33,9 @@ public struct KafkaSettingsError: Error, Sendable, Hashable, CustomStringConvert
 /// - `acks`, `compression` → `compression.type`, `linger_ms` → `linger.ms`, `batch_size` →
 ///   `batch.size`, `message_max_bytes` → `message.max.bytes`;
 /// - `enable.idempotence=true` (when `acks` is `all`, which idempotence requires; `false`
-///   otherwise) and `statistics.interval.ms=5000` (the sink's broker metrics);
+///   otherwise), `statistics.interval.ms=5000` (the sink's broker metrics) and
+///   `queue.buffering.max.kbytes=65536` (librdkafka's own default is 1 GiB: the queue is bounded to 64 MiB so large
+///   events wait in the log, not in memory);
 /// - finally every entry of `properties`, as is: the user's value wins.
 public struct KafkaProducerSettings: Sendable, Equatable {
     /// The librdkafka properties the producer is created with.
@@ -43,6 +45,8 @@ public struct KafkaProducerSettings: Sendable, Equatable {
 
     /// The default `statistics.interval.ms` (the statistics feed the broker RTT and queue gauges).
     public static let defaultStatisticsIntervalMs = 5000
+    /// The default `queue.buffering.max.kbytes`: what librdkafka may hold in memory (64 MiB).
+    public static let defaultQueueKilobytes = 65536
 
     /// Derives the settings from `configuration`.
     public init(configuration: KafkaConfiguration) throws(KafkaSettingsError) {
@@ -116,6 +120,7 @@ public struct KafkaProducerSettings: Sendable, Equatable {
         // Idempotence (no duplicates from librdkafka's own retries, order kept) requires acks=all.
         properties["enable.idempotence"] = acks == "all" ? "true" : "false"
         properties["statistics.interval.ms"] = String(Self.defaultStatisticsIntervalMs)
+        properties["queue.buffering.max.kbytes"] = String(Self.defaultQueueKilobytes)
 
         for (name, value) in configuration.properties {
             properties[name] = value
