@@ -79,6 +79,8 @@ public final class KinesisProducer: Service, Sendable {
         var reporter: SinkReporter?
         var capacityWaiters: [CheckedContinuation<Void, Never>] = []
         var idleWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        /// Report batches taken from the state and not yet handed to the dispatcher.
+        var delivering = 0
         var nextWaiterID: UInt64 = 0
     }
 
@@ -176,7 +178,7 @@ public final class KinesisProducer: Service, Sendable {
             group.addTask {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let resumeNow = self.state.withLock { state -> Bool in
-                        if state.outstanding == 0 { return true }
+                        if state.outstanding == 0, state.delivering == 0 { return true }
                         state.idleWaiters[id] = continuation
                         return false
                     }
@@ -208,6 +210,7 @@ public final class KinesisProducer: Service, Sendable {
                 let (work, reports, reporter) = state.withLock { state in
                     var reports = Reports()
                     let work = drain(&state, now: now, reports: &reports)
+                    state.delivering += 1
                     return (work, reports, state.reporter)
                 }
                 deliver(reports, to: reporter)
@@ -241,6 +244,7 @@ public final class KinesisProducer: Service, Sendable {
                 state.inFlight -= 1
                 state.streams[stream]?.inFlight -= 1
                 complete(&state, stream: stream, records: records, result: result, attempt: attempt, now: now, reports: &reports)
+                state.delivering += 1
                 return (reports, state.reporter)
             }
             deliver(reports, to: reporter)
@@ -578,18 +582,23 @@ public final class KinesisProducer: Service, Sendable {
             state.capacityWaiters.removeAll()
             for waiter in waiters { waiter.resume() }
         }
-        if state.outstanding == 0, !state.idleWaiters.isEmpty {
-            let waiters = state.idleWaiters.values
-            state.idleWaiters.removeAll()
-            for waiter in waiters { waiter.resume() }
-        }
     }
 
+    /// Hands reports to the dispatcher, then wakes flushes waiting for an empty producer: only after the reports, so
+    /// a flush returns when every outcome has been reported.
     private func deliver(_ reports: Reports, to reporter: SinkReporter?) {
-        guard !reports.isEmpty, let reporter else { return }
-        for (record, receipt, attempts) in reports.accepted { reporter.accepted(record, receipt: receipt, attempts: attempts) }
-        for (record, failure) in reports.rejected { reporter.rejected(record, failure: failure) }
-        reporter.released(reports.released)
+        if !reports.isEmpty, let reporter {
+            for (record, receipt, attempts) in reports.accepted { reporter.accepted(record, receipt: receipt, attempts: attempts) }
+            for (record, failure) in reports.rejected { reporter.rejected(record, failure: failure) }
+            reporter.released(reports.released)
+        }
+        let idle = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.delivering -= 1
+            guard state.outstanding == 0, state.delivering == 0, !state.idleWaiters.isEmpty else { return [] }
+            defer { state.idleWaiters.removeAll() }
+            return Array(state.idleWaiters.values)
+        }
+        for waiter in idle { waiter.resume() }
     }
 
     /// Exponential backoff with full jitter between `min_backoff_ms` and `max_backoff_ms`.
