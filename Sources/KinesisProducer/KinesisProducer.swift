@@ -44,7 +44,10 @@ public final class KinesisProducer: Service, Sendable {
         var earliestDeadline: ContinuousClock.Instant
     }
 
-    struct ShardState {
+    // The pipeline's state is made of classes, touched only under the producer's lock: mutating them in place
+    // avoids copy-on-write copies of aggregators, queues and shard tables on every record.
+
+    final class ShardState {
         var aggregator: RecordAggregator
         var aggregated: [UserEntry] = []
         var oldest: ContinuousClock.Instant?
@@ -52,9 +55,15 @@ public final class KinesisProducer: Service, Sendable {
         var readyBytes = 0
         var limit: ShardRateLimit
         let metrics: ShardMetrics
+
+        init(aggregator: RecordAggregator, limit: ShardRateLimit, metrics: ShardMetrics) {
+            self.aggregator = aggregator
+            self.limit = limit
+            self.metrics = metrics
+        }
     }
 
-    struct StreamState {
+    final class StreamState {
         var map: ShardMap?
         var isFetchingMap = false
         var refreshWanted = false
@@ -68,6 +77,11 @@ public final class KinesisProducer: Service, Sendable {
         var unmapped: [UserEntry] = []
         var shards: [String: ShardState] = [:]
         let metrics: StreamMetrics
+
+        init(nextMapFetch: ContinuousClock.Instant, metrics: StreamMetrics) {
+            self.nextMapFetch = nextMapFetch
+            self.metrics = metrics
+        }
     }
 
     struct State {
@@ -274,7 +288,7 @@ public final class KinesisProducer: Service, Sendable {
         let map = ShardMap(shards: shards)
         let now = clock.now
         state.withLock { state in
-            guard var stream = state.streams[name] else { return }
+            guard let stream = state.streams[name] else { return }
             stream.isFetchingMap = false
             stream.mapFailures = 0
             stream.mapError = nil
@@ -302,7 +316,7 @@ public final class KinesisProducer: Service, Sendable {
 
     /// Puts a user record into its shard's aggregator (or the stream's unmapped list while no map is known).
     private func add(_ entry: UserEntry, to state: inout State, now: ContinuousClock.Instant) {
-        var stream = streamState(entry.stream, in: &state, now: now)
+        let stream = streamState(entry.stream, in: &state, now: now)
         defer { state.streams[entry.stream] = stream }
         guard let map = stream.map, let shard = map.shard(for: entry.hashKey) else {
             if stream.map != nil { stream.refreshWanted = true }
@@ -465,7 +479,7 @@ public final class KinesisProducer: Service, Sendable {
         while !ids.isEmpty {
             var stillReady: [String] = []
             for id in ids {
-                guard var shard = stream.shards[id], let head = shard.ready.first else { continue }
+                guard let shard = stream.shards[id], let head = shard.ready.first else { continue }
                 let size = head.entry.billedBytes
                 if records.count >= configuration.collectionMaxCount || (bytes + size > configuration.collectionMaxSize && !records.isEmpty) {
                     return (records, bytes, true)
