@@ -169,6 +169,8 @@ public func buildGateway(
                 configuration: kafka, credentials: credentials, region: region, logger: logger, metricsFactory: metrics
             )
         } catch {
+            // Nothing runs yet: the HTTP client must still be shut down before it goes away.
+            try? httpClient?.syncShutdown()
             throw GatewayStartupError(message: "\(error.path): \(error.message)")
         }
         dispatchers.append(
