@@ -36,8 +36,6 @@ public final class DefaultCredentialChain: AWSCredentialProvider {
     private let environment: [String: String]
     private let region: String
     private let options: Options
-    private let http: CredentialHTTP
-    private let logger: Logger
     private let cache: RefreshingCredentialProvider
 
     public convenience init(
@@ -59,9 +57,7 @@ public final class DefaultCredentialChain: AWSCredentialProvider {
         self.environment = environment
         self.region = region
         self.options = options
-        self.logger = logger
         let http = CredentialHTTP(client: httpClient, logger: logger)
-        self.http = http
         // The fetch closure must not capture `self` before initialisation completes; it captures
         // the pieces it needs instead.
         let resolver = ChainResolver(environment: environment, region: region, defaultSessionName: options.defaultSessionName)

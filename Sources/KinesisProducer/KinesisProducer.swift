@@ -333,7 +333,7 @@ public final class KinesisProducer: Service, Sendable {
         defer { stream.shards[shard.id] = shardState }
         shardState.metrics.userRecords.increment()
         guard configuration.aggregation else {
-            seal([entry], aggregated: false, shardID: shard.id, into: &shardState)
+            seal(entry, shardID: shard.id, into: &shardState)
             return
         }
         let user = UserRecord(partitionKey: entry.record.event.partitionKey, data: Array(entry.record.event.envelope))
@@ -341,7 +341,7 @@ public final class KinesisProducer: Service, Sendable {
             sealAggregator(&shardState, shardID: shard.id)
             if !shardState.aggregator.append(user) {
                 // Too big to aggregate: it travels alone.
-                seal([entry], aggregated: false, shardID: shard.id, into: &shardState)
+                seal(entry, shardID: shard.id, into: &shardState)
                 return
             }
         }
@@ -353,7 +353,7 @@ public final class KinesisProducer: Service, Sendable {
         guard !shard.aggregated.isEmpty else { return }
         let users = shard.aggregated
         if users.count == 1 {
-            seal(users, aggregated: false, shardID: shardID, into: &shard)
+            seal(users[0], shardID: shardID, into: &shard)
         } else {
             let entry = KinesisAPI.PutEntry(
                 data: shard.aggregator.encode(), partitionKey: users[0].record.event.partitionKey,
@@ -367,10 +367,10 @@ public final class KinesisProducer: Service, Sendable {
         shard.oldest = nil
     }
 
-    private func seal(_ users: [UserEntry], aggregated: Bool, shardID: String, into shard: inout ShardState) {
-        let first = users[0]
-        let entry = KinesisAPI.PutEntry(data: Array(first.record.event.envelope), partitionKey: first.record.event.partitionKey, explicitHashKey: nil)
-        append(Outgoing(entry: entry, users: users, isAggregated: false, shardID: shardID, oldest: first.arrival, earliestDeadline: first.deadline), to: &shard)
+    /// Queues one user record as a plain Kinesis record.
+    private func seal(_ user: UserEntry, shardID: String, into shard: inout ShardState) {
+        let entry = KinesisAPI.PutEntry(data: Array(user.record.event.envelope), partitionKey: user.record.event.partitionKey, explicitHashKey: nil)
+        append(Outgoing(entry: entry, users: [user], isAggregated: false, shardID: shardID, oldest: user.arrival, earliestDeadline: user.deadline), to: &shard)
     }
 
     private func append(_ outgoing: Outgoing, to shard: inout ShardState) {
@@ -557,13 +557,13 @@ public final class KinesisProducer: Service, Sendable {
 
     /// Gives failed records another try after a backoff, or fails them (past their TTL, or not retriable).
     private func requeueOrExpire(
-        _ users: [UserEntry], attempt: DeliveryAttempt?, retriable: Bool, state: inout State, now: ContinuousClock.Instant,
+        _ users: [UserEntry], attempt: DeliveryAttempt, retriable: Bool, state: inout State, now: ContinuousClock.Instant,
         reports: inout Reports
     ) {
         for var user in users {
-            if let attempt { user.attempts.append(attempt) }
+            user.attempts.append(attempt)
             if !retriable {
-                reject(user, code: attempt?.errorCode ?? "rejected", message: "fail_if_throttled is set: \(attempt?.errorMessage ?? "")", state: &state, reports: &reports)
+                reject(user, code: attempt.errorCode ?? "rejected", message: "fail_if_throttled is set: \(attempt.errorMessage ?? "")", state: &state, reports: &reports)
             } else if user.deadline <= now {
                 expire(user, state: &state, reports: &reports)
             } else {
