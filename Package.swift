@@ -201,11 +201,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `sluice verify --kinesis/--kafka`: reading a stream or topic back as a delivery audit source.
+        .target(
+            name: "BackendVerification",
+            dependencies: [
+                "AWSCredentials", "AWSJSONClient", "GatewayConfig", "Kafka", "KafkaSink", "KinesisAggregation",
+                "KinesisProducer", "LoadGenerator", "MSKIAMAuth",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `sluice` command line: serve, check-config, bench, verify.
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "GatewayApp", "GatewayConfig", "GatewayCore", "LoadGenerator",
+                "BackendVerification", "GatewayApp", "GatewayConfig", "GatewayCore", "LoadGenerator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -277,6 +289,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BackendVerificationTests",
+            dependencies: [
+                "BackendVerification", "GatewayConfig", "Kafka", "KinesisAggregation", "KinesisProducer", "LoadGenerator",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DeliveryTests",
             dependencies: [

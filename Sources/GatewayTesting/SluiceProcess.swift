@@ -111,11 +111,16 @@ public final class SluiceProcess: @unchecked Sendable {
 extension SluiceProcess {
     /// Runs the `sluice` binary with `arguments` in `directory` to completion; returns its exit status and output
     /// (stdout and stderr together).
-    public static func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+    public static func run(
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:]
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -127,6 +127,30 @@ enum KafkaConfigurationBuilder {
     }
 }
 
+/// Creates `rd_kafka_t` handles with a ``KafkaClientContext`` installed: shared by the producer and the reader.
+enum KafkaClientFactory {
+    /// A new handle of `type`; the context's retain is owned by the caller (release it after `rd_kafka_destroy`).
+    static func make(
+        type: rd_kafka_type_t, properties: [String: String], context: KafkaClientContext
+    ) throws(KafkaConfigurationError) -> (handle: KafkaPointer, opaque: KafkaRawOpaque) {
+        let opaque = Unmanaged.passRetained(context).toOpaque()
+        let conf: OpaquePointer
+        do {
+            conf = try KafkaConfigurationBuilder.make(properties: properties, context: context, opaque: opaque)
+        } catch {
+            Unmanaged<KafkaClientContext>.fromOpaque(opaque).release()
+            throw error
+        }
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(type, conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf)  // not taken over on failure
+            Unmanaged<KafkaClientContext>.fromOpaque(opaque).release()
+            throw KafkaConfigurationError(property: nil, message: KafkaError.string(errstr))
+        }
+        return (KafkaPointer(pointer: rk), KafkaRawOpaque(pointer: opaque))
+    }
+}
+
 // MARK: - C callbacks (no captures: everything goes through the configuration opaque)
 
 private let kafkaLogCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {

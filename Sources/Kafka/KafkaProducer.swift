@@ -79,23 +79,11 @@ public final class KafkaProducer: Sendable {
         handlers: KafkaClientHandlers
     ) throws(KafkaConfigurationError) {
         let context = KafkaClientContext(logger: logger, handlers: handlers)
-        let opaque = Unmanaged.passRetained(context).toOpaque()
-        let conf: OpaquePointer
-        do {
-            conf = try KafkaConfigurationBuilder.make(properties: properties, context: context, opaque: opaque)
-        } catch {
-            Unmanaged<KafkaClientContext>.fromOpaque(opaque).release()
-            throw error
-        }
-        var errstr = [CChar](repeating: 0, count: 512)
-        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
-            rd_kafka_conf_destroy(conf)  // not taken over on failure
-            Unmanaged<KafkaClientContext>.fromOpaque(opaque).release()
-            throw KafkaConfigurationError(property: nil, message: KafkaError.string(errstr))
-        }
-        self.handle = KafkaPointer(pointer: rk)
+        let client = try KafkaClientFactory.make(type: RD_KAFKA_PRODUCER, properties: properties, context: context)
+        let rk = client.handle.pointer
+        self.handle = client.handle
         self.context = context
-        self.contextOpaque = KafkaRawOpaque(pointer: opaque)
+        self.contextOpaque = client.opaque
         self.logger = logger
         self.poller = KafkaPollThread(handle: handle, context: context, name: "rdkafka-producer-poll")
         logger.info(

@@ -133,7 +133,10 @@ public struct DeliveryAudit: Sendable {
     ///   - idsFile: where the expected ids came from.
     ///   - failOnDuplicates: whether duplicates fail the verification.
     ///   - sampleSize: how many ids each list shows.
-    public func report(sources: [String], idsFile: String, failOnDuplicates: Bool = false, sampleSize: Int = 20) -> VerificationReport {
+    ///   - containerNoun: what a container is called in the text report (`file`, `shard/partition`).
+    public func report(
+        sources: [String], idsFile: String, failOnDuplicates: Bool = false, sampleSize: Int = 20, containerNoun: String = "file"
+    ) -> VerificationReport {
         var missing: [String] = []
         var missingCount = 0
         var deadLettered: [DeadLetteredID] = []
@@ -177,6 +180,7 @@ public struct DeliveryAudit: Sendable {
             passed: !failed,
             idsFile: idsFile,
             sources: sources,
+            containerNoun: containerNoun,
             filesRead: containers.count,
             recordsRead: recordsRead,
             idPrefix: idPrefix,
@@ -234,6 +238,8 @@ public struct VerificationReport: Sendable, Equatable, Codable {
     public var passed: Bool
     public var idsFile: String
     public var sources: [String]
+    /// What a container is: `file` for the archive, `shard/partition` for streams and topics.
+    public var containerNoun: String
     public var filesRead: Int
     public var recordsRead: Int
     /// Only ids with this prefix were considered (`--id-prefix`).
@@ -270,11 +276,13 @@ public struct VerificationReport: Sendable, Equatable, Codable {
     /// The exit code: 0 when passed, 1 otherwise.
     public var exitCode: Int32 { passed ? 0 : 1 }
 
+    private var pluralContainerNoun: String { containerNoun.split(separator: "/").map { $0 + "s" }.joined(separator: "/") }
+
     /// The report for a person.
     public func text() -> String {
         var out = "verify: \(expected) expected ids from \(idsFile)"
         if duplicateLinesInIdsFile > 0 { out += " (\(duplicateLinesInIdsFile) repeated lines ignored)" }
-        out += "\n        against \(sources.joined(separator: ", ")): \(filesRead) file\(filesRead == 1 ? "" : "s"), \(recordsRead) records"
+        out += "\n        against \(sources.joined(separator: ", ")): \(filesRead) \(filesRead == 1 ? containerNoun : pluralContainerNoun), \(recordsRead) records"
         if let idPrefix { out += " (\(otherRecords) without the id prefix '\(idPrefix)' skipped)" }
         out += "\n"
         var rows: [(String, String)] = [

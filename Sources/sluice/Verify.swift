@@ -1,17 +1,28 @@
 import ArgumentParser
+import AsyncHTTPClient
+import BackendVerification
 import Foundation
+import GatewayConfig
 import LoadGenerator
+import Logging
 
-/// `sluice verify --ids FILE --archive DIR`: checks that every acknowledged event reached the archive, exactly once.
+/// `sluice verify --ids FILE [--archive DIR] [--kinesis STREAM] [--kafka TOPIC]`: checks that every acknowledged event
+/// reached its destination, exactly once.
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Audit delivery: every id in --ids must be in the archive (missing, duplicated, unexpected, corrupt).",
+        abstract: "Audit delivery: every id in --ids must be in the archive and/or the Kinesis streams and Kafka topics.",
         discussion: """
-            Reads every GZIP NDJSON file under --archive (skipping .staging/), validates each line as JSON and takes its \
-            event_id. Files under the error prefix are dead letters, reported separately. Exit status: 0 when every \
-            expected id was found and no line or file is corrupt; 1 when an id is missing or dead-lettered, a line or \
-            file is corrupt, or (with --fail-on-duplicates) an id appears more than once; 64 for bad options. \
-            See docs/bench.md.
+            --archive reads every GZIP NDJSON file under the directory (skipping .staging/); files under the error \
+            prefix are dead letters, reported separately. --kinesis reads every shard of the stream from TRIM_HORIZON \
+            (KPL-aggregated records taken apart); --kafka reads every partition of the topic from its earliest offset to \
+            the end it had when the read started. Both connect as `sluice serve` would with --config (endpoint, region, \
+            AWS credential chain, Kafka security); --bootstrap-servers replaces kafka.bootstrap_servers.
+
+            The archive receives every event and is audited on its own. Streams and topics are audited together, as \
+            one destination: routing sends each event to exactly one of them (small ones to Kinesis, large ones to \
+            Kafka). Exit status: 0 when every expected id was found in each audit and nothing is corrupt; 1 when an id \
+            is missing or dead-lettered, a record or file is corrupt, or (with --fail-on-duplicates) an id appears more \
+            than once; 2 when a source cannot be read; 64 for bad options. See docs/bench.md.
             """
     )
 
@@ -19,12 +30,27 @@ struct Verify: AsyncParsableCommand {
     var ids: String
 
     @Option(name: .long, help: "The local archive's root directory (archive.root; ./data/archive by default).")
-    var archive: String
+    var archive: String?
 
     @Option(name: .long, help: "The archive's error prefix, relative to the root (archive.error_prefix).")
     var errorPrefix: String = "errors/"
 
-    @Option(name: .long, help: "Only consider archive records whose id starts with this (one bench run's prefix); others are skipped.")
+    @Option(name: .long, help: "A Kinesis data stream to read back (repeatable).")
+    var kinesis: [String] = []
+
+    @Option(name: .long, help: "A Kafka topic to read back (repeatable).")
+    var kafka: [String] = []
+
+    @Option(name: .long, help: "The gateway's configuration file: its kinesis: and kafka: sections say how to connect.")
+    var config: String?
+
+    @Option(name: .long, help: "Kafka bootstrap servers (host:port,…), replacing kafka.bootstrap_servers.")
+    var bootstrapServers: String?
+
+    @Option(name: .long, help: "How long reading the streams and topics may take, e.g. 2m.")
+    var timeout: String = "5m"
+
+    @Option(name: .long, help: "Only consider records whose id starts with this (one bench run's prefix); others are skipped.")
     var idPrefix: String?
 
     @Flag(name: .long, help: "Fail (exit 1) when an id appears more than once.")
@@ -33,36 +59,130 @@ struct Verify: AsyncParsableCommand {
     @Option(name: .long, help: "How many ids each list shows.")
     var show: Int = 20
 
-    @Option(name: .long, help: "Write the report as JSON to this file.")
+    @Option(name: .long, help: "Write the report as JSON to this file (an array of reports when there are two audits).")
     var json: String?
 
-    func run() async throws {
+    func validate() throws {
         guard show >= 0 else { throw ValidationError("--show must not be negative") }
-        let report: VerificationReport
+        guard archive != nil || !kinesis.isEmpty || !kafka.isEmpty else {
+            throw ValidationError("name at least one destination: --archive DIR, --kinesis STREAM or --kafka TOPIC")
+        }
         do {
-            report = try await audit()
+            _ = try DurationParser.parse(timeout)
+        } catch {
+            throw ValidationError("--timeout: \(error)")
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .error
+            return handler
+        }
+        let reports: [VerificationReport]
+        do {
+            reports = try await audit()
         } catch {
             FileHandle.standardError.write(Data("sluice verify: \(error.message)\n".utf8))
             throw ExitCode(2)
         }
-        print(report.text(), terminator: "")
+        for report in reports { print(report.text(), terminator: "") }
         if let json {
             do {
-                try Data(try report.json().utf8).write(to: URL(fileURLWithPath: json))
+                let text: String
+                if reports.count == 1 {
+                    text = try reports[0].json()
+                } else {
+                    text = "[\n" + (try reports.map { try $0.json() }).joined(separator: ",\n") + "]\n"
+                }
+                try Data(text.utf8).write(to: URL(fileURLWithPath: json))
             } catch {
                 FileHandle.standardError.write(Data("sluice verify: cannot write \(json): \(error)\n".utf8))
                 throw ExitCode(2)
             }
         }
-        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        if let failed = reports.first(where: { $0.exitCode != 0 }) { throw ExitCode(failed.exitCode) }
     }
 
-    /// Reads the ids and every source, and compares.
-    func audit() async throws(VerifyError) -> VerificationReport {
+    /// Reads the ids and every source, and compares: the archive in one audit, the streams and topics in another.
+    func audit() async throws(VerifyError) -> [VerificationReport] {
         let expected = try IDsFile.read(ids)
-        let source = LocalArchiveSource(root: archive, errorPrefix: errorPrefix)
-        var audit = DeliveryAudit(expected: expected, idPrefix: idPrefix)
-        try await source.scan(into: &audit)
-        return audit.report(sources: [source.name], idsFile: ids, failOnDuplicates: failOnDuplicates, sampleSize: show)
+        var reports: [VerificationReport] = []
+        if let archive {
+            let source = LocalArchiveSource(root: archive, errorPrefix: errorPrefix)
+            var audit = DeliveryAudit(expected: expected, idPrefix: idPrefix)
+            try await source.scan(into: &audit)
+            reports.append(audit.report(sources: [source.name], idsFile: ids, failOnDuplicates: failOnDuplicates, sampleSize: show))
+        }
+        if !kinesis.isEmpty || !kafka.isEmpty {
+            var audit = DeliveryAudit(expected: expected, idPrefix: idPrefix)
+            let names = try await scanBackends(into: &audit)
+            reports.append(
+                audit.report(
+                    sources: names, idsFile: ids, failOnDuplicates: failOnDuplicates, sampleSize: show,
+                    containerNoun: kafka.isEmpty ? "shard" : kinesis.isEmpty ? "partition" : "shard/partition"))
+        }
+        return reports
+    }
+
+    /// Reads every stream and topic into `audit`; returns their names.
+    private func scanBackends(into audit: inout DeliveryAudit) async throws(VerifyError) -> [String] {
+        let environment = ProcessInfo.processInfo.environment
+        let logger = Logger(label: "sluice.verify")
+        let limit: Duration
+        do {
+            limit = try DurationParser.parse(timeout)
+        } catch {
+            throw VerifyError(.source, "--timeout: \(error)")
+        }
+        var configuration = Configuration.embeddedDefault
+        if let config {
+            let report = Configuration.load(contentsOfFile: config, environment: environment)
+            guard let loaded = report.configuration, report.errors.isEmpty else {
+                let problems = report.errors.map(\.description).joined(separator: "; ")
+                throw VerifyError(.source, "\(config): \(problems)")
+            }
+            configuration = loaded
+        }
+        if let bootstrapServers {
+            var kafkaConfiguration = configuration.kafka ?? KafkaConfiguration()
+            kafkaConfiguration.bootstrapServers = bootstrapServers
+            configuration.kafka = kafkaConfiguration
+        }
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        var names: [String] = []
+        var failure: VerifyError?
+        do throws(VerifyError) {
+            for stream in kinesis {
+                let source = BackendConnections.kinesisSource(
+                    stream: stream, configuration: configuration.kinesis, httpClient: httpClient, environment: environment,
+                    timeout: limit, logger: logger)
+                try await source.scan(into: &audit)
+                names.append(source.name)
+            }
+            for topic in kafka {
+                guard let kafkaConfiguration = configuration.kafka else {
+                    throw VerifyError(
+                        .source, "--kafka \(topic) needs the brokers: --config FILE with a kafka: section, or --bootstrap-servers")
+                }
+                let connection: (source: KafkaTopicSource, stop: @Sendable () -> Void)
+                do {
+                    connection = try BackendConnections.kafkaSource(
+                        topic: topic, configuration: kafkaConfiguration, httpClient: httpClient, environment: environment,
+                        timeout: limit, logger: logger)
+                } catch {
+                    throw VerifyError(.source, "\(error)")
+                }
+                defer { connection.stop() }
+                try await connection.source.scan(into: &audit)
+                names.append(connection.source.name)
+            }
+        } catch {
+            failure = error
+        }
+        try? await httpClient.shutdown()
+        if let failure { throw failure }
+        return names
     }
 }

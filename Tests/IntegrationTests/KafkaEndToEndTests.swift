@@ -138,6 +138,40 @@ struct KafkaEndToEndTests {
         }
         let metrics = try await client.get("/metrics").body
         #expect(metrics.contains("sluice_kafka_produced_messages_total"))
+
+        // The audit a user runs: the acknowledged ids, against the stream and the topic together (each event went to
+        // exactly one of them) and against the archive (which has every event), with the gateway's own config.
+        let accepted = small + large + marked + ["huge-0"]
+        try accepted.joined(separator: "\n").write(to: directory.appendingPathComponent("acked.txt"), atomically: true, encoding: .utf8)
+        #expect(sluice.terminate() == 0)
+        let credentials = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"]
+        let verified = try SluiceProcess.run(
+            [
+                "verify", "--ids", "acked.txt", "--config", "config.yaml", "--kinesis", "clicks-stream", "--kafka", "clicks-large",
+                "--archive", "archive", "--fail-on-duplicates", "--timeout", "60s", "--json", "verify.json",
+            ],
+            in: directory, environment: credentials)
+        #expect(verified.status == 0, "\(verified.output)")
+        #expect(verified.output.contains("against kinesis stream clicks-stream, kafka topic clicks-large: "), "\(verified.output)")
+        let reports = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("verify.json"))) as? [[String: Any]])
+        #expect(reports.count == 2)
+        #expect(reports.allSatisfy { $0["found"] as? Int == accepted.count && $0["missing"] as? Int == 0 && $0["duplicated"] as? Int == 0 })
+
+        // An id that never reached either backend fails the audit and is named; an unknown topic is a clear error.
+        try (accepted + ["never-sent"]).joined(separator: "\n").write(
+            to: directory.appendingPathComponent("tampered.txt"), atomically: true, encoding: .utf8)
+        let tampered = try SluiceProcess.run(
+            ["verify", "--ids", "tampered.txt", "--kafka", "clicks-large", "--bootstrap-servers", broker.bootstrapServers, "--timeout", "60s", "--show", "400"],
+            in: directory)
+        #expect(tampered.status == 1, "\(tampered.output)")
+        #expect(tampered.output.contains("never-sent"))
+        #expect(tampered.output.contains("missing     301"), "\(tampered.output)")  // the 300 small events went to Kinesis
+        let unknown = try SluiceProcess.run(
+            ["verify", "--ids", "acked.txt", "--kafka", "no-such-topic", "--bootstrap-servers", broker.bootstrapServers, "--timeout", "20s"],
+            in: directory)
+        #expect(unknown.status == 2, "\(unknown.output)")
+        #expect(unknown.output.contains("no-such-topic"), "\(unknown.output)")
     }
 
     @Test("the broker stopped and started again mid-run: events accepted meanwhile wait in the log and all arrive")

@@ -141,6 +141,30 @@ struct KinesisEndToEndTests {
         let metrics = try await client.get("/metrics").body
         #expect(metrics.contains("sluice_kinesis_put_records_calls_total"))
         #expect(metrics.contains("sluice_kinesis_shard_user_records_total"))
+
+        // `sluice verify --kinesis` reads the stream back itself (signed, deaggregated) and agrees; an id that never
+        // arrived fails the audit by name; a stream that does not exist is a clear error.
+        let credentials = ["AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secret]
+        try (fireAndForget + confirmed).joined(separator: "\n").write(
+            to: directory.appendingPathComponent("acked.txt"), atomically: true, encoding: .utf8)
+        let verified = try SluiceProcess.run(
+            ["verify", "--ids", "acked.txt", "--config", "config.yaml", "--kinesis", "clicks-stream", "--fail-on-duplicates", "--timeout", "60s"],
+            in: directory, environment: credentials)
+        #expect(verified.status == 0, "\(verified.output)")
+        #expect(verified.output.contains("4 shards, \(stored.count) records"), "\(verified.output)")
+        #expect(verified.output.contains("found       \(fireAndForget.count + confirmed.count)"), "\(verified.output)")
+        try (fireAndForget + confirmed + ["never-sent"]).joined(separator: "\n").write(
+            to: directory.appendingPathComponent("tampered.txt"), atomically: true, encoding: .utf8)
+        let tampered = try SluiceProcess.run(
+            ["verify", "--ids", "tampered.txt", "--config", "config.yaml", "--kinesis", "clicks-stream", "--timeout", "60s"],
+            in: directory, environment: credentials)
+        #expect(tampered.status == 1, "\(tampered.output)")
+        #expect(tampered.output.contains("missing     1") && tampered.output.contains("never-sent"), "\(tampered.output)")
+        let unknown = try SluiceProcess.run(
+            ["verify", "--ids", "acked.txt", "--config", "config.yaml", "--kinesis", "no-such-stream", "--timeout", "20s"],
+            in: directory, environment: credentials)
+        #expect(unknown.status == 2, "\(unknown.output)")
+        #expect(unknown.output.contains("ResourceNotFoundException"), "\(unknown.output)")
     }
 
     @Test("a wrong secret is refused by the signature check: the confirmed request gets 502 with the attempts")

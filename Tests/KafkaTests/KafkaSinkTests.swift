@@ -54,9 +54,9 @@ import Testing
         let topic = "sink-roundtrip"
         try broker.createTopic(topic, partitions: 3)
         let metrics = TestMetrics()
-        // A small local queue, so write() meets _QUEUE_FULL and has to wait for delivery reports.
+        // A local queue smaller than one batch of 100, so every write() meets _QUEUE_FULL and waits for delivery reports.
         let sink = try KafkaSink(
-            configuration: Self.configuration(broker, properties: ["queue.buffering.max.messages": "150"]),
+            configuration: Self.configuration(broker, properties: ["queue.buffering.max.messages": "50"]),
             credentials: nil, region: "eu-west-1", logger: logger, metricsFactory: metrics)
         let recorder = RecordingReporter()
 

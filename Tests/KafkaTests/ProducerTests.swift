@@ -105,6 +105,33 @@ import Testing
             }
         }
         #expect(mismatches == 0)
+
+        // The module's own reader (sluice verify --kafka) reads the same messages back, batches and all.
+        let reader = try KafkaTopicReader(properties: ["bootstrap.servers": broker.bootstrapServers], logger: logger)
+        var readBySelf = 0
+        var selfMismatches = 0
+        let total = try reader.read(topic: topic, timeout: .seconds(60)) { message in
+            readBySelf += 1
+            guard let tag = tagAt["\(message.partition)/\(message.offset)"],
+                message.key == Self.expectedKey(tag), message.value == Self.expectedValue(tag),
+                message.headers.map({ "\($0.name)=\($0.value)" }) == Self.expectedHeaders(tag).map({ "\($0.0)=\($0.1)" })
+            else {
+                selfMismatches += 1
+                return
+            }
+        }
+        #expect(total == count && readBySelf == count)
+        #expect(selfMismatches == 0)
+    }
+
+    @Test func readingAnUnknownTopicIsAnError() throws {
+        let broker = try TansuBroker.start()
+        defer { broker.stop() }
+        let reader = try KafkaTopicReader(properties: ["bootstrap.servers": broker.bootstrapServers], logger: logger)
+        let error = #expect(throws: KafkaError.self) {
+            try reader.read(topic: "no-such-topic", timeout: .seconds(20)) { _ in }
+        }
+        #expect(error?.name.contains("UNKNOWN") == true, "\(String(describing: error))")
     }
 
     // MARK: Large messages

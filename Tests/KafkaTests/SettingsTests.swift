@@ -27,7 +27,7 @@ import Testing
                 "message.max.bytes": "8388608",
                 "enable.idempotence": "true",
                 "statistics.interval.ms": "5000",
-                "queue.buffering.max.kbytes": "65536",
+                "queue.buffering.max.kbytes": "32768",
             ])
         #expect(KafkaProducerSettings.validate(Self.configuration()) == [])
     }
