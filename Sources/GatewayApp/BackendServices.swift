@@ -34,6 +34,7 @@ extension KinesisProducerConfiguration {
         flushWhenIdle = kinesis.flushWhenIdle
         recordTTL = .milliseconds(kinesis.recordTTLMs)
         maxOutstandingRecords = kinesis.maxOutstandingRecords
+        maxOutstandingBytes = kinesis.maxOutstandingMB << 20
         rateLimitPercent = kinesis.rateLimit
         failIfThrottled = kinesis.failIfThrottled
         collectionMaxCount = kinesis.collectionMaxCount

@@ -128,6 +128,8 @@ public struct KinesisConfiguration: Sendable, Equatable {
     public var recordTTLMs: Int = 30000
     /// `max_outstanding_records`: past it new events get 503. Default 100000.
     public var maxOutstandingRecords: Int = 100_000
+    /// `max_outstanding_mb`: bytes of records the producer holds in memory; past it the log keeps them. Default 64.
+    public var maxOutstandingMB: Int = 64
     /// `rate_limit`: percentage of the per-shard limits to use. Default 150 (as the KPL).
     public var rateLimit: Int = 150
     /// `fail_if_throttled`. Default false.

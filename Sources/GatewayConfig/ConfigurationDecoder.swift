@@ -114,6 +114,7 @@ struct ConfigurationDecoder {
         map.boolean("flush_when_idle", into: &kinesis.flushWhenIdle)
         map.integer("record_ttl_ms", .atLeast(1), into: &kinesis.recordTTLMs)
         map.integer("max_outstanding_records", .atLeast(1), into: &kinesis.maxOutstandingRecords)
+        map.integer("max_outstanding_mb", .between(1, 65536), into: &kinesis.maxOutstandingMB)
         map.integer("rate_limit", .between(1, 10_000), into: &kinesis.rateLimit)
         map.boolean("fail_if_throttled", into: &kinesis.failIfThrottled)
         map.integer("max_record_size_kb", .between(1, 10_240), into: &kinesis.maxRecordSizeKB)

@@ -22,8 +22,9 @@ import Synchronization
 ///   sub-sequence number) and released; failed ones get an attempt in their history and come back after a
 ///   backoff with jitter, re-hashed on the current shard map; a record past `record_ttl_ms` is rejected with its
 ///   history. A record stored on an unexpected shard, or a missing stream, triggers a shard-map refresh.
-/// - At most `max_outstanding_records` user records are held: ``submit(_:reporter:)`` waits beyond that (the log
-///   keeps the backlog) and ``isSaturated`` tells the HTTP edge to answer 503.
+/// - At most `max_outstanding_records` user records, and `max_outstanding_mb` of them, are held:
+///   ``submit(_:reporter:)`` waits beyond either (the log keeps the backlog on disk); ``isSaturated`` (the record
+///   count) tells the HTTP edge to answer 503.
 /// - One service task runs the pipeline; calls run as child tasks, at most `max_connections` at once.
 public final class KinesisProducer: Service, Sendable {
     struct UserEntry {
@@ -88,6 +89,8 @@ public final class KinesisProducer: Service, Sendable {
         var streams: [String: StreamState] = [:]
         var retries: [(notBefore: ContinuousClock.Instant, entry: UserEntry)] = []
         var outstanding = 0
+        /// Envelope bytes of the outstanding records.
+        var outstandingBytes = 0
         var inFlight = 0
         var flushRequests = 0
         var reporter: SinkReporter?
@@ -148,13 +151,18 @@ public final class KinesisProducer: Service, Sendable {
 
     // MARK: Input
 
-    /// Adds records; waits while the producer is saturated.
+    /// Whether the producer takes more records: under both `max_outstanding_records` and `max_outstanding_mb`.
+    private func hasCapacity(_ state: State) -> Bool {
+        state.outstanding < configuration.maxOutstandingRecords && state.outstandingBytes < configuration.maxOutstandingBytes
+    }
+
+    /// Adds records; waits while the producer holds `max_outstanding_records` or `max_outstanding_mb`.
     public func submit(_ records: [SinkRecord], reporter: SinkReporter) async {
-        while !state.withLock({ $0.outstanding < configuration.maxOutstandingRecords }) {
+        while !state.withLock({ hasCapacity($0) }) {
             if Task.isCancelled { return }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.outstanding < configuration.maxOutstandingRecords { return true }
+                    if hasCapacity(state) { return true }
                     state.capacityWaiters.append(continuation)
                     return false
                 }
@@ -172,6 +180,7 @@ public final class KinesisProducer: Service, Sendable {
                     deadline: deadline, arrival: now
                 )
                 state.outstanding += 1
+                state.outstandingBytes += record.event.envelope.count
                 add(entry, to: &state, now: now)
             }
             outstandingGauge.record(state.outstanding)
@@ -541,6 +550,7 @@ public final class KinesisProducer: Service, Sendable {
                         reports.released.append(user.record.sequence)
                     }
                     state.outstanding -= outgoing.users.count
+                    for user in outgoing.users { state.outstandingBytes -= user.record.event.envelope.count }
                 case .failed(let code, let message):
                     var failed = attempt
                     failed.errorCode = code
@@ -587,11 +597,12 @@ public final class KinesisProducer: Service, Sendable {
     private func reject(_ user: UserEntry, code: String, message: String, state: inout State, reports: inout Reports) {
         reports.rejected.append((user.record, DeliveryFailure(code: code, message: message, attempts: user.attempts)))
         state.outstanding -= 1
+        state.outstandingBytes -= user.record.event.envelope.count
     }
 
     private func releaseWaiters(_ state: inout State) {
         outstandingGauge.record(state.outstanding)
-        if state.outstanding < configuration.maxOutstandingRecords, !state.capacityWaiters.isEmpty {
+        if hasCapacity(state), !state.capacityWaiters.isEmpty {
             let waiters = state.capacityWaiters
             state.capacityWaiters.removeAll()
             for waiter in waiters { waiter.resume() }

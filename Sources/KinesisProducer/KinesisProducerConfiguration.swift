@@ -16,6 +16,10 @@ public struct KinesisProducerConfiguration: Sendable, Equatable {
     /// `max_outstanding_records`: records held by the producer before it stops taking more (the log keeps the rest
     /// and the HTTP edge answers 503 for the Kinesis route).
     public var maxOutstandingRecords = 100_000
+    /// `max_outstanding_mb`: bytes of user records the producer holds before ``KinesisProducer/submit(_:reporter:)``
+    /// waits. Unlike the record count this does not refuse events at the edge: the log keeps them on disk, so memory
+    /// stays bounded while a stream is slow or down.
+    public var maxOutstandingBytes = 64 << 20
     /// `rate_limit`: percentage of each shard's limits (1,000 records/s, 1 MiB/s) the producer uses.
     public var rateLimitPercent = 150
     /// `fail_if_throttled`: fail a throttled record at once instead of retrying it.

@@ -15,7 +15,7 @@ struct Verify: AsyncParsableCommand {
             --archive reads every GZIP NDJSON file under the directory (skipping .staging/); files under the error \
             prefix are dead letters, reported separately. --kinesis reads every shard of the stream from TRIM_HORIZON \
             (KPL-aggregated records taken apart); --kafka reads every partition of the topic from its earliest offset to \
-            the end it had when the read started. Both connect as `sluice serve` would with --config (endpoint, region, \
+            its end. Both connect as `sluice serve` would with --config (endpoint, region, \
             AWS credential chain, Kafka security); --bootstrap-servers replaces kafka.bootstrap_servers.
 
             The archive receives every event and is audited on its own. Streams and topics are audited together, as \
@@ -66,6 +66,9 @@ struct Verify: AsyncParsableCommand {
         guard show >= 0 else { throw ValidationError("--show must not be negative") }
         guard archive != nil || !kinesis.isEmpty || !kafka.isEmpty else {
             throw ValidationError("name at least one destination: --archive DIR, --kinesis STREAM or --kafka TOPIC")
+        }
+        guard kafka.isEmpty || config != nil || bootstrapServers != nil else {
+            throw ValidationError("--kafka needs the brokers: --config FILE (its kafka: section) or --bootstrap-servers")
         }
         do {
             _ = try DurationParser.parse(timeout)

@@ -112,6 +112,7 @@ struct ConfigurationLoadingTests {
               record_max_buffered_time_ms: 250
               record_ttl_ms: 60000
               max_outstanding_records: 5000
+              max_outstanding_mb: 32
               rate_limit: 80
               fail_if_throttled: true
               max_record_size_kb: 10240
@@ -187,6 +188,7 @@ struct ConfigurationLoadingTests {
         kinesis.recordMaxBufferedTimeMs = 250
         kinesis.recordTTLMs = 60000
         kinesis.maxOutstandingRecords = 5000
+        kinesis.maxOutstandingMB = 32
         kinesis.rateLimit = 80
         kinesis.failIfThrottled = true
         kinesis.maxRecordSizeKB = 10240

@@ -249,6 +249,25 @@ struct ProducerTests {
         }
     }
 
+    @Test("max_outstanding_mb: submit waits once the held records reach the byte bound, without refusing at the edge")
+    func byteBound() async throws {
+        let fake = FakeKinesis(shards: ShardMapTests.evenShards(1))
+        fake.hold()
+        // Records of about 1,020 bytes: three reach a 3,000-byte bound long before the record count.
+        try await ProducerHarness.with(fake, configure: { $0.maxOutstandingBytes = 3_000 }) { harness in
+            await harness.producer.submit(ProducerHarness.records(0..<3, size: 1_000), reporter: harness.reporter.reporter)
+            let second = Task {
+                await harness.producer.submit(ProducerHarness.records(3..<6, size: 1_000), reporter: harness.reporter.reporter)
+            }
+            #expect(harness.producer.outstandingRecords == 3)
+            #expect(!harness.producer.isSaturated, "the byte bound leaves the log to absorb the backlog, no 503")
+            fake.release()
+            await second.value
+            await harness.reporter.wait { $0.released.count + $0.rejected.count == 6 }
+            #expect(harness.reporter.seen.withLock { $0.released.count } == 6)
+        }
+    }
+
     @Test("flush sends what is buffered at once and returns when nothing is outstanding")
     func flush() async throws {
         let fake = FakeKinesis(shards: ShardMapTests.evenShards(2))
