@@ -165,7 +165,7 @@ public struct KinesisAPI: Sendable {
     /// The `PutRecords` request body, written directly: `Data` is base64.
     static func encodePutRecords(stream: String, entries: [PutEntry]) -> [UInt8] {
         var capacity = 64 + stream.utf8.count
-        for entry in entries { capacity += (entry.data.count + 2) / 3 * 4 + entry.partitionKey.utf8.count + 96 }
+        for entry in entries { capacity += Base64.encodedCount(entry.data.count) + entry.partitionKey.utf8.count + 96 }
         var out: [UInt8] = []
         out.reserveCapacity(capacity)
         out.append(contentsOf: "{\"StreamName\":".utf8)
