@@ -206,7 +206,7 @@ let package = Package(
             name: "BackendVerification",
             dependencies: [
                 "AWSCredentials", "AWSJSONClient", "GatewayConfig", "Kafka", "KafkaSink", "KinesisAggregation",
-                "KinesisProducer", "LoadGenerator", "MSKIAMAuth",
+                "KinesisProducer", "LoadGenerator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -216,7 +216,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "BackendVerification", "GatewayApp", "GatewayConfig", "GatewayCore", "LoadGenerator",
+                "BackendVerification", "GatewayApp", "GatewayConfig", "GatewayCore", "KinesisProducer", "LoadGenerator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,7 +1,6 @@
 import ArchiveSink
 import AsyncHTTPClient
 import AWSCredentials
-import AWSJSONClient
 import CoreMetrics
 public import Delivery
 import Foundation
@@ -139,18 +138,10 @@ public func buildGateway(
     }
     if let kinesis = configuration.kinesis, let httpClient {
         let producerConfiguration = KinesisProducerConfiguration(kinesis)
-        let region = AWSRegionResolver.resolve(configured: kinesis.region, environment: environment)
-        let credentials = DefaultCredentialChain(environment: environment, httpClient: httpClient, region: region, logger: logger)
-        let endpoint = AWSJSONClient.Endpoint.standard(
-            service: "kinesis", targetPrefix: "Kinesis_20131202", region: region,
-            override: kinesis.endpointURL ?? environment["AWS_ENDPOINT_URL_KINESIS"] ?? environment["AWS_ENDPOINT_URL"]
-        )
-        let client = AWSJSONClient(
-            httpClient: httpClient, endpoint: endpoint, credentials: credentials, timeout: producerConfiguration.requestTimeout
-        )
-        let producer = KinesisProducer(
-            configuration: producerConfiguration, api: KinesisAPI(client: client), logger: logger, metricsFactory: metrics
-        )
+        let api = KinesisAPI.configured(
+            kinesis, httpClient: httpClient, environment: environment, timeout: producerConfiguration.requestTimeout,
+            logger: logger)
+        let producer = KinesisProducer(configuration: producerConfiguration, api: api, logger: logger, metricsFactory: metrics)
         kinesisProducer = producer
         let sink = KinesisSink(producer: producer, flushTimeout: min(producerConfiguration.recordTTL, .seconds(10)))
         dispatchers.append(

@@ -52,18 +52,7 @@ public final class KafkaSink: Sink {
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws(KafkaSettingsError) {
         let settings = try KafkaProducerSettings(configuration: configuration)
-        var tokenProvider: MSKIAMTokenProvider?
-        if settings.usesMSKIAM {
-            guard let credentials else {
-                throw KafkaSettingsError(
-                    path: "kafka.security.sasl_mechanism", message: "AWS_MSK_IAM needs AWS credentials, and none are configured")
-            }
-            do throws(MSKIAMAuthError) {
-                tokenProvider = try MSKIAMTokenProvider(region: region, credentials: credentials, logger: logger)
-            } catch {
-                throw KafkaSettingsError(path: "kafka.security.sasl_mechanism", message: "AWS_MSK_IAM: \(error.message)")
-            }
-        }
+        let tokenProvider = try MSKIAMTokenProvider.forKafka(configuration, credentials: credentials, region: region, logger: logger)
         logger.info(
             "Kafka sink starting",
             metadata: [
@@ -196,10 +185,6 @@ final class KafkaSinkCore: Sendable {
 
     private func makeProducer(generation: Int) throws(KafkaConfigurationError) -> KafkaProducer {
         let metrics = self.metrics
-        var tokenHandler: (@Sendable (String?) -> Result<KafkaOAuthBearerToken, KafkaOAuthBearerTokenError>)?
-        if let provider = tokenProvider {
-            tokenHandler = { (_: String?) -> Result<KafkaOAuthBearerToken, KafkaOAuthBearerTokenError> in provider.token() }
-        }
         return try KafkaProducer(
             properties: properties,
             logger: logger,
@@ -214,7 +199,7 @@ final class KafkaSinkCore: Sendable {
                     }
                     if error.isFatal { self?.recover(fromGeneration: generation, error: error) }
                 },
-                oauthBearerToken: tokenHandler
+                oauthBearerToken: tokenProvider?.oauthBearerHandler
             )
         )
     }

@@ -6,6 +6,7 @@ public import Kafka
 public import Logging
 public import MSKIAMAuth
 internal import Synchronization
+public import GatewayConfig
 
 /// Supplies Amazon MSK IAM tokens to librdkafka's OAUTHBEARER refresh callback.
 ///
@@ -65,6 +66,29 @@ public final class MSKIAMTokenProvider: Sendable {
 
     deinit {
         state.withLock { $0.refreshTask?.cancel() }
+    }
+
+    /// The provider a `kafka:` section needs: one for `sasl_mechanism: AWS_MSK_IAM`, nil otherwise (not started).
+    /// - Throws: ``KafkaSettingsError`` at `kafka.security.sasl_mechanism` when MSK IAM has no credentials or the
+    ///   region is unusable.
+    public static func forKafka(
+        _ configuration: KafkaConfiguration, credentials: (any AWSCredentialProvider)?, region: String, logger: Logger
+    ) throws(KafkaSettingsError) -> MSKIAMTokenProvider? {
+        guard KafkaProducerSettings.usesMSKIAM(configuration) else { return nil }
+        guard let credentials else {
+            throw KafkaSettingsError(
+                path: "kafka.security.sasl_mechanism", message: "AWS_MSK_IAM needs AWS credentials, and none are configured")
+        }
+        do throws(MSKIAMAuthError) {
+            return try MSKIAMTokenProvider(region: region, credentials: credentials, logger: logger)
+        } catch {
+            throw KafkaSettingsError(path: "kafka.security.sasl_mechanism", message: "AWS_MSK_IAM: \(error.message)")
+        }
+    }
+
+    /// ``token()`` in the form librdkafka's OAUTHBEARER refresh handler takes.
+    public var oauthBearerHandler: @Sendable (String?) -> Result<KafkaOAuthBearerToken, KafkaOAuthBearerTokenError> {
+        { [self] _ in token() }
     }
 
     /// Starts the background credential refresh (idempotent).

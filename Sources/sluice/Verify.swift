@@ -2,7 +2,9 @@ import ArgumentParser
 import AsyncHTTPClient
 import BackendVerification
 import Foundation
+import GatewayApp
 import GatewayConfig
+import KinesisProducer
 import LoadGenerator
 import Logging
 
@@ -47,8 +49,8 @@ struct Verify: AsyncParsableCommand {
     @Option(name: .long, help: "Kafka bootstrap servers (host:port,…), replacing kafka.bootstrap_servers.")
     var bootstrapServers: String?
 
-    @Option(name: .long, help: "How long reading the streams and topics may take, e.g. 2m.")
-    var timeout: String = "5m"
+    @Option(name: .long, help: "How long reading the streams and topics may take, e.g. 2m (default 5m).", transform: DurationParser.parse)
+    var timeout: Duration = .seconds(300)
 
     @Option(name: .long, help: "Only consider records whose id starts with this (one bench run's prefix); others are skipped.")
     var idPrefix: String?
@@ -69,11 +71,6 @@ struct Verify: AsyncParsableCommand {
         }
         guard kafka.isEmpty || config != nil || bootstrapServers != nil else {
             throw ValidationError("--kafka needs the brokers: --config FILE (its kafka: section) or --bootstrap-servers")
-        }
-        do {
-            _ = try DurationParser.parse(timeout)
-        } catch {
-            throw ValidationError("--timeout: \(error)")
         }
     }
 
@@ -133,12 +130,6 @@ struct Verify: AsyncParsableCommand {
     private func scanBackends(into audit: inout DeliveryAudit) async throws(VerifyError) -> [String] {
         let environment = ProcessInfo.processInfo.environment
         let logger = Logger(label: "sluice.verify")
-        let limit: Duration
-        do {
-            limit = try DurationParser.parse(timeout)
-        } catch {
-            throw VerifyError(.source, "--timeout: \(error)")
-        }
         var configuration = Configuration.embeddedDefault
         if let config {
             let report = Configuration.load(contentsOfFile: config, environment: environment)
@@ -158,9 +149,9 @@ struct Verify: AsyncParsableCommand {
         var failure: VerifyError?
         do throws(VerifyError) {
             for stream in kinesis {
-                let source = BackendConnections.kinesisSource(
-                    stream: stream, configuration: configuration.kinesis, httpClient: httpClient, environment: environment,
-                    timeout: limit, logger: logger)
+                let api = KinesisAPI.configured(
+                    configuration.kinesis, httpClient: httpClient, environment: environment, timeout: .seconds(30), logger: logger)
+                let source = KinesisStreamSource(stream: stream, api: api, timeout: timeout)
                 try await source.scan(into: &audit)
                 names.append(source.name)
             }
@@ -173,7 +164,7 @@ struct Verify: AsyncParsableCommand {
                 do {
                     connection = try BackendConnections.kafkaSource(
                         topic: topic, configuration: kafkaConfiguration, httpClient: httpClient, environment: environment,
-                        timeout: limit, logger: logger)
+                        timeout: timeout, logger: logger)
                 } catch {
                     throw VerifyError(.source, "\(error)")
                 }
