@@ -50,23 +50,35 @@ struct ArchiveFileWriter: Sendable {
             unlink(temporaryPath)
             throw error
         }
-        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            _ = fsync(directoryFD)
-            close(directoryFD)
-        }
+        // The rename is durable only once the directory holding the new name is synced; until then the file
+        // (and the records in it) are not published, and the caller does not release them.
+        try Self.syncDirectory(directory)
     }
 
-    /// `mkdir -p`.
+    /// `mkdir -p`, syncing the parent of every directory it creates, so a new partition directory's own entry is
+    /// on disk before any file in it is published.
     static func makeDirectories(_ path: String) throws(ArchiveError) {
         var isDirectory = stat()
         if stat(path, &isDirectory) == 0, (isDirectory.st_mode & S_IFMT) == S_IFDIR { return }
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            let parent = current.isEmpty ? "/" : current
             current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+            if mkdir(current, 0o755) == 0 {
+                try syncDirectory(parent)
+            } else if errno != EEXIST {
                 throw ioError("cannot create an archive directory", current)
             }
+        }
+    }
+
+    /// `fsync` of a directory, so the entries created or renamed in it survive a crash.
+    static func syncDirectory(_ path: String) throws(ArchiveError) {
+        let directoryFD = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directoryFD >= 0 else { throw ioError("cannot open an archive directory to sync it", path) }
+        defer { close(directoryFD) }
+        if fsync(directoryFD) != 0 {
+            throw ioError("cannot fsync an archive directory", path)
         }
     }
 

@@ -60,13 +60,13 @@ public func buildGateway(
     if configuration.kafka != nil { sinks.append(.kafka) }
 
     let log: any EventLog
-    let maxBytes = configuration.durability.maxDiskMB * 1024 * 1024
+    let maxBytes = configuration.durability.maxDiskMB.mebibytesClamped
     switch configuration.durability.mode {
     case .memory:
         log = MemoryLog(sinks: sinks, maxBytes: maxBytes)
     case .disk:
         var walConfiguration = WALConfiguration(directory: configuration.durability.directory, cursorNames: sinks.map(\.description))
-        walConfiguration.segmentSizeBytes = configuration.durability.segmentSizeMB * 1024 * 1024
+        walConfiguration.segmentSizeBytes = configuration.durability.segmentSizeMB.mebibytesClamped
         walConfiguration.maxDiskBytes = maxBytes
         walConfiguration.fsync =
             switch configuration.durability.fsync {
@@ -109,8 +109,8 @@ public func buildGateway(
     let archive = ArchiveSink(
         configuration: ArchiveSinkConfiguration(
             directory: archiveDirectory,
-            bufferBytes: Int(configuration.archive.bufferSizeMB * 1024 * 1024),
-            bufferInterval: .milliseconds(Int64(configuration.archive.bufferIntervalSeconds * 1000)),
+            bufferBytes: configuration.archive.bufferSizeMB.mebibytesClamped,
+            bufferInterval: configuration.archive.bufferIntervalSeconds.secondsClamped,
             partitionTemplate: template,
             errorPrefix: configuration.archive.errorPrefix,
             compressionLevel: configuration.archive.compressionLevel
@@ -186,6 +186,7 @@ public func buildGateway(
     services.append(contentsOf: dispatchers as [any Service])
     let application = Application(
         router: router,
+        server: HTTPAPI.makeServer(EdgeLimits(configuration.server), metrics: EdgeMetrics(factory: metrics)),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.server.host, port: configuration.server.port),
             serverName: "sluice"
@@ -208,6 +209,7 @@ public func buildCeilingApplication(
 ) -> Application<RouterResponder<IngestRequestContext>> {
     Application(
         router: HTTPAPI.makeCeilingRouter(prometheus: PrometheusCollectorRegistry()),
+        server: HTTPAPI.makeServer(EdgeLimits(configuration.server)),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.server.host, port: configuration.server.port),
             serverName: "sluice"
@@ -245,4 +247,27 @@ func archiveDirectory(from url: String) throws(GatewayStartupError) -> String {
     let path = String(url.dropFirst("file://".count))
     guard !path.isEmpty else { throw GatewayStartupError(message: "archive.url: the file:// url names no directory") }
     return path
+}
+
+extension Int {
+    /// `self` MiB in bytes, or `Int.max` when that overflows (the configuration's ranges keep it far below).
+    var mebibytesClamped: Int {
+        let (bytes, overflow) = multipliedReportingOverflow(by: 1024 * 1024)
+        return overflow ? .max : bytes
+    }
+}
+
+extension Double {
+    /// `self` MiB in whole bytes, clamped to `0...Int.max` (a NaN is 0).
+    var mebibytesClamped: Int {
+        let bytes = (self * 1024 * 1024).rounded(.down)
+        guard bytes.isFinite, bytes > 0 else { return 0 }
+        return bytes >= Double(Int.max) ? .max : Int(bytes)
+    }
+
+    /// `self` seconds as a `Duration` (whole milliseconds), clamped to 0 …  one year.
+    var secondsClamped: Duration {
+        guard isFinite, self > 0 else { return .zero }
+        return .milliseconds(Int64((Swift.min(self, 31_536_000) * 1000).rounded(.down)))
+    }
 }

@@ -2,6 +2,10 @@ internal import Foundation
 internal import Yams
 
 extension Configuration {
+    /// The largest configuration file read (4 MiB): a configuration is a few KiB; anything near this is a mistake
+    /// (a log or a binary named by `--config`) and is refused before it is read into memory.
+    public static let maxFileBytes = 4 << 20
+
     /// Parses YAML text; never throws: every problem is collected.
     ///
     /// `${NAME}` and `${NAME:-default}` in values are replaced from `environment` before the values are typed
@@ -43,11 +47,22 @@ extension Configuration {
         guard FileManager.default.isReadableFile(atPath: path) else {
             return failure("permission denied")
         }
+        let tooLarge = "it is larger than \(maxFileBytes >> 20) MiB"
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber,
+           size.int64Value > Int64(maxFileBytes) {
+            return failure(tooLarge)
+        }
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            // Read at most one byte past the limit, in case the file grew (or is not a regular file).
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: maxFileBytes + 1) ?? Data()
         } catch {
             return failure(error.localizedDescription)
+        }
+        if data.count > maxFileBytes {
+            return failure(tooLarge)
         }
         guard let text = String(data: data, encoding: .utf8) else {
             return failure("it is not valid UTF-8 text")

@@ -56,14 +56,34 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var host: String = "0.0.0.0"
     /// Port to bind. Default `8080`; `0` picks a free port.
     public var port: Int = 8080
-    /// Largest request body accepted, in KiB (decimal `kb` in the key name, 1 KiB = 1024 bytes). Default 10240 (10 MiB).
+    /// Largest request body accepted, in KiB (decimal `kb` in the key name, 1 KiB = 1024 bytes). Default 10240 (10 MiB);
+    /// 1…1048576 (1 GiB).
     public var maxBodyKB: Int = 10240
-    /// How long `/v1/events/confirmed` waits for the backend before answering 504, in milliseconds. Default 30000.
+    /// How long `/v1/events/confirmed` waits for the backend before answering 504, in milliseconds. Default 30000;
+    /// 1…86400000 (24 h).
     public var confirmedTimeoutMs: Int = 30000
     /// Largest number of events in one `/v1/events/batch` request. Default 500.
     public var maxBatchEvents: Int = 500
     /// Deepest JSON nesting accepted in a request body. Default 128.
     public var maxJSONDepth: Int = 128
+    /// `max_uri_bytes`: the longest request target (path and query) in bytes; beyond it the answer is 414.
+    /// Default 8192; 256…1048576.
+    public var maxURIBytes: Int = 8192
+    /// `max_header_kb`: total KiB of all header lines of a request; beyond it the answer is 431. Default 32; 1…1024.
+    public var maxHeaderKB: Int = 32
+    /// `max_header_count`: the most header fields in a request; beyond it the answer is 431. Default 100; 1…10000.
+    public var maxHeaderCount: Int = 100
+    /// `read_timeout_s`: seconds to receive a request's headers (from its first byte) and, separately, its whole body
+    /// (from the end of the headers); beyond it the answer is 408 and the connection is closed. Default 30; 1…3600.
+    public var readTimeoutSeconds: Int = 30
+    /// `idle_timeout_s`: seconds after which a keep-alive connection with no request in progress is closed.
+    /// Default 75; 1…86400.
+    public var idleTimeoutSeconds: Int = 75
+    /// `max_connections`: open connections; new ones beyond it are refused at once with 503. Default 10000; 1…1000000.
+    public var maxConnections: Int = 10_000
+    /// `max_inflight_mb`: MiB of request bodies buffered across all connections; beyond it the answer is 503 with
+    /// `Retry-After`. Default 256; 1…65536.
+    public var maxInflightMB: Int = 256
 
     public init() {}
 }
@@ -94,9 +114,9 @@ public struct DurabilityConfiguration: Sendable, Equatable {
     public var fsync: FsyncPolicy = .interval
     /// `fsync_interval_ms`. Default 10.
     public var fsyncIntervalMs: Int = 10
-    /// `max_disk_mb`: the log's disk quota in MiB; past it new events get 503. Default 1024.
+    /// `max_disk_mb`: the log's disk quota in MiB; past it new events get 503. Default 1024; 1…16777216 (16 TiB).
     public var maxDiskMB: Int = 1024
-    /// `segment_size_mb`: a segment is sealed at this size in MiB. Default 64.
+    /// `segment_size_mb`: a segment is sealed at this size in MiB. Default 64; 1…4096 (4 GiB).
     public var segmentSizeMB: Int = 64
 
     public init() {}
@@ -104,7 +124,8 @@ public struct DurabilityConfiguration: Sendable, Equatable {
 
 /// `routing:` — thresholds shared by all streams.
 public struct RoutingConfiguration: Sendable, Equatable {
-    /// `large_message_threshold_kb`: payloads above this many KiB take the large (Kafka) route. Default 100.
+    /// `large_message_threshold_kb`: payloads above this many KiB take the large (Kafka) route. Default 100;
+    /// 0…1048576 (1 GiB).
     public var largeMessageThresholdKB: Int = 100
 
     public init() {}
@@ -252,7 +273,9 @@ public struct StreamConfiguration: Sendable, Equatable {
 
 /// `default_stream:` — `{team: …, app: …}` naming one of `streams`.
 public struct StreamReference: Sendable, Equatable, Hashable {
+    /// `team`.
     public var team: String
+    /// `app`.
     public var app: String
 
     public init(team: String, app: String) {

@@ -63,14 +63,42 @@ struct ConfigurationDecoder {
 
     // MARK: server, durability, routing
 
+    // Every integer key has a closed range (see docs/configuration.md): the largest values keep every product the
+    // gateway forms from them (KiB/MiB → bytes, ms/s → Duration or nanoseconds) far below `Int.max`.
+
+    /// 1 KiB = 1024 bytes; 1 MiB = 1024 KiB.
+    static let kib = 1024
+    static let mib = 1024 * 1024
+    /// 24 hours in milliseconds: the ceiling of most `_ms` keys.
+    static let dayMs = 86_400_000
+
+    static let bodyKB = IntegerBounds.between(1, 1_048_576)  // 1 GiB
+    static let thresholdKB = IntegerBounds.between(0, 1_048_576)  // 1 GiB: above every body
+
     private func decodeServer(_ map: MappingReader) -> ServerConfiguration {
         var server = ServerConfiguration()
         map.string("host", into: &server.host)
         map.integer("port", .between(0, 65535), into: &server.port)
-        map.integer("max_body_kb", .atLeast(1), into: &server.maxBodyKB)
-        map.integer("confirmed_timeout_ms", .atLeast(1), into: &server.confirmedTimeoutMs)
+        let bodyValid = map.integer("max_body_kb", Self.bodyKB, into: &server.maxBodyKB)
+        map.integer("confirmed_timeout_ms", .between(1, Self.dayMs), into: &server.confirmedTimeoutMs)
         map.integer("max_batch_events", .between(1, 100_000), into: &server.maxBatchEvents)
         map.integer("max_json_depth", .between(2, 100_000), into: &server.maxJSONDepth)
+        map.integer("max_uri_bytes", .between(256, 1_048_576), into: &server.maxURIBytes)
+        map.integer("max_header_kb", .between(1, 1024), into: &server.maxHeaderKB)
+        map.integer("max_header_count", .between(1, 10_000), into: &server.maxHeaderCount)
+        map.integer("read_timeout_s", .between(1, 3600), into: &server.readTimeoutSeconds)
+        map.integer("idle_timeout_s", .between(1, 86_400), into: &server.idleTimeoutSeconds)
+        map.integer("max_connections", .between(1, 1_000_000), into: &server.maxConnections)
+        let inflightValid = map.integer("max_inflight_mb", .between(1, 65536), into: &server.maxInflightMB)
+        if bodyValid, inflightValid, server.maxBodyKB * Self.kib > server.maxInflightMB * Self.mib {
+            let key = map.contains("max_inflight_mb") ? "max_inflight_mb" : "max_body_kb"
+            context.warning(
+                map.path.key(key),
+                "max_body_kb (\(server.maxBodyKB) KiB) is more than max_inflight_mb (\(server.maxInflightMB) MiB), the budget of all "
+                    + "connections together: a body over \(server.maxInflightMB) MiB is always refused with 503",
+                at: map.take(key)?.mark ?? map.mark
+            )
+        }
         map.finish()
         return server
     }
@@ -80,9 +108,9 @@ struct ConfigurationDecoder {
         map.choice("mode", into: &durability.mode)
         map.string("dir", into: &durability.directory)
         map.choice("fsync", into: &durability.fsync)
-        map.integer("fsync_interval_ms", .atLeast(1), into: &durability.fsyncIntervalMs)
-        let diskValid = map.integer("max_disk_mb", .atLeast(1), into: &durability.maxDiskMB)
-        let segmentValid = map.integer("segment_size_mb", .atLeast(1), into: &durability.segmentSizeMB)
+        map.integer("fsync_interval_ms", .between(1, 60_000), into: &durability.fsyncIntervalMs)
+        let diskValid = map.integer("max_disk_mb", .between(1, Int.max), into: &durability.maxDiskMB)  // 16 TiB
+        let segmentValid = map.integer("segment_size_mb", .between(1, 4096), into: &durability.segmentSizeMB)  // 4 GiB
         if diskValid, segmentValid, durability.segmentSizeMB > durability.maxDiskMB {
             let node = map.take("segment_size_mb") ?? map.take("max_disk_mb")
             context.error(
@@ -97,7 +125,7 @@ struct ConfigurationDecoder {
 
     private func decodeRouting(_ map: MappingReader) -> RoutingConfiguration {
         var routing = RoutingConfiguration()
-        map.integer("large_message_threshold_kb", .atLeast(0), into: &routing.largeMessageThresholdKB)
+        map.integer("large_message_threshold_kb", Self.thresholdKB, into: &routing.largeMessageThresholdKB)
         map.finish()
         return routing
     }
@@ -110,10 +138,10 @@ struct ConfigurationDecoder {
         map.optionalString("endpoint_url", into: &kinesis.endpointURL, validate: Self.httpURLProblems)
         map.boolean("aggregation", into: &kinesis.aggregation)
         map.integer("aggregation_max_size", .between(1, 1_048_576), into: &kinesis.aggregationMaxSize)
-        map.integer("record_max_buffered_time_ms", .atLeast(1), into: &kinesis.recordMaxBufferedTimeMs)
+        map.integer("record_max_buffered_time_ms", .between(1, Self.dayMs), into: &kinesis.recordMaxBufferedTimeMs)
         map.boolean("flush_when_idle", into: &kinesis.flushWhenIdle)
-        map.integer("record_ttl_ms", .atLeast(1), into: &kinesis.recordTTLMs)
-        map.integer("max_outstanding_records", .atLeast(1), into: &kinesis.maxOutstandingRecords)
+        map.integer("record_ttl_ms", .between(1, Self.dayMs), into: &kinesis.recordTTLMs)
+        map.integer("max_outstanding_records", .between(1, 10_000_000), into: &kinesis.maxOutstandingRecords)
         map.integer("max_outstanding_mb", .between(1, 65536), into: &kinesis.maxOutstandingMB)
         map.integer("rate_limit", .between(1, 10_000), into: &kinesis.rateLimit)
         map.boolean("fail_if_throttled", into: &kinesis.failIfThrottled)
@@ -121,10 +149,10 @@ struct ConfigurationDecoder {
         map.integer("collection_max_count", .between(1, 500), into: &kinesis.collectionMaxCount)
         map.integer("collection_max_size", .between(1, 10 * 1_048_576), into: &kinesis.collectionMaxSize)
         map.integer("max_connections", .between(1, 256), into: &kinesis.maxConnections)
-        map.integer("request_timeout_ms", .atLeast(100), into: &kinesis.requestTimeoutMs)
-        map.integer("min_backoff_ms", .atLeast(1), into: &kinesis.minBackoffMs)
-        map.integer("max_backoff_ms", .atLeast(1), into: &kinesis.maxBackoffMs)
-        map.integer("shard_map_refresh_ms", .atLeast(1000), into: &kinesis.shardMapRefreshMs)
+        map.integer("request_timeout_ms", .between(100, 600_000), into: &kinesis.requestTimeoutMs)
+        map.integer("min_backoff_ms", .between(1, 3_600_000), into: &kinesis.minBackoffMs)
+        map.integer("max_backoff_ms", .between(1, 3_600_000), into: &kinesis.maxBackoffMs)
+        map.integer("shard_map_refresh_ms", .between(1000, Self.dayMs), into: &kinesis.shardMapRefreshMs)
         map.finish()
         return kinesis
     }
@@ -157,9 +185,10 @@ struct ConfigurationDecoder {
             kafka.acks = value == "-1" ? "all" : value
         }
         map.choice("compression", Self.compressions, into: &kafka.compression)
-        map.integer("linger_ms", .atLeast(0), into: &kafka.lingerMs)
-        map.integer("batch_size", .atLeast(1), into: &kafka.batchSize)
-        map.integer("message_max_bytes", .between(1, 1_000_000_000), into: &kafka.messageMaxBytes)
+        // librdkafka's own ranges for linger.ms, batch.size and message.max.bytes.
+        map.integer("linger_ms", .between(0, 900_000), into: &kafka.lingerMs)
+        map.integer("batch_size", .between(1, 2_147_483_647), into: &kafka.batchSize)
+        map.integer("message_max_bytes", .between(1000, 1_000_000_000), into: &kafka.messageMaxBytes)
         if let properties = map.mapping("properties") {
             for entry in properties.takeAll() {
                 let path = properties.path.key(entry.key)
@@ -252,8 +281,8 @@ struct ConfigurationDecoder {
         map.string("url", into: &archive.url, validate: Self.archiveURLProblems)
         map.choice("format", ["ndjson_gzip"], into: &archive.format)
         if let buffer = map.mapping("buffer") {
-            buffer.number("size_mb", PositiveNumberBounds(maximum: 128), into: &archive.bufferSizeMB)
-            buffer.number("interval_s", PositiveNumberBounds(maximum: 900), into: &archive.bufferIntervalSeconds)
+            buffer.number("size_mb", .between(0.001, 128), into: &archive.bufferSizeMB)
+            buffer.number("interval_s", .between(0.001, 900), into: &archive.bufferIntervalSeconds)
             buffer.finish()
         }
         map.string("partition_template", into: &archive.partitionTemplate, validate: Self.partitionTemplateProblems)
@@ -355,7 +384,7 @@ struct ConfigurationDecoder {
             var stream = StreamConfiguration(team: team ?? "", app: app ?? "")
             map.optionalString("kinesis_stream", into: &stream.kinesisStream)
             map.optionalString("kafka_topic", into: &stream.kafkaTopic)
-            map.optionalInteger("large_message_threshold_kb", .atLeast(0), into: &stream.largeMessageThresholdKB)
+            map.optionalInteger("large_message_threshold_kb", Self.thresholdKB, into: &stream.largeMessageThresholdKB)
             map.boolean("archive", into: &stream.archive)
             map.finish()
 

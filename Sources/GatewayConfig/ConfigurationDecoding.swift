@@ -28,32 +28,45 @@ struct ConfigPath: CustomStringConvertible, Sendable {
     }
 }
 
-/// Allowed range of an integer setting.
-struct IntegerBounds {
+/// Allowed range of an integer setting: always closed at both ends, so that every later conversion of the value
+/// (to bytes, nanoseconds, milliseconds) stays far from `Int.max`.
+struct IntegerBounds: CustomStringConvertible {
     var minimum: Int
-    var maximum: Int?
+    var maximum: Int
 
-    static func atLeast(_ minimum: Int) -> IntegerBounds { IntegerBounds(minimum: minimum, maximum: nil) }
     static func between(_ minimum: Int, _ maximum: Int) -> IntegerBounds {
         IntegerBounds(minimum: minimum, maximum: maximum)
     }
 
-    func problem(with value: Int) -> String? {
-        if let maximum {
-            return (minimum...maximum).contains(value) ? nil : "must be between \(minimum) and \(maximum), got \(value)"
-        }
-        return value >= minimum ? nil : "must be at least \(minimum), got \(value)"
-    }
+    func contains(_ value: Int) -> Bool { value >= minimum && value <= maximum }
+
+    /// `1…1048576`.
+    var description: String { "\(minimum)…\(maximum)" }
 }
 
-/// Allowed range of a number setting: greater than zero, at most `maximum`.
-struct PositiveNumberBounds {
+/// Allowed range of a number setting, closed at both ends.
+struct NumberBounds: CustomStringConvertible {
+    var minimum: Double
     var maximum: Double
 
-    func problem(with value: Double) -> String? {
-        if value > 0, value <= maximum { return nil }
-        return "must be greater than 0 and at most \(formatNumber(maximum)), got \(formatNumber(value))"
+    static func between(_ minimum: Double, _ maximum: Double) -> NumberBounds {
+        NumberBounds(minimum: minimum, maximum: maximum)
     }
+
+    func contains(_ value: Double) -> Bool { value >= minimum && value <= maximum }
+
+    /// `0.001…900`.
+    var description: String { "\(formatNumber(minimum))…\(formatNumber(maximum))" }
+}
+
+/// How a scalar's text reads as a number of some kind.
+enum ParsedNumber<Value> {
+    /// A well-formed value that fits.
+    case value(Value)
+    /// Well formed, but too large in magnitude to represent (`99999999999999999999`, `1e999`).
+    case outOfRange
+    /// Not a number of this kind at all.
+    case invalid
 }
 
 func formatNumber(_ value: Double) -> String {
@@ -61,12 +74,23 @@ func formatNumber(_ value: Double) -> String {
     return String(value)
 }
 
+/// Limits that keep decoding linear in the size of the file, whatever it holds.
+enum DecodingLimits {
+    /// Longest scalar, in UTF-8 bytes, after environment substitution.
+    static let maxScalarBytes = 65_536
+    /// Characters of a value quoted in a message before it is cut with `…`.
+    static let maxQuotedCharacters = 80
+    /// How many mappings merge keys (`<<: *base`) may pull in across the whole file.
+    static let maxMergedMappings = 1_000
+}
+
 /// What a YAML value is, once environment references are substituted.
 enum ScalarResolution {
     /// A plain `null`, `~` or empty value; the payload describes it for messages.
     case null(String)
-    /// A scalar; `display` quotes it for messages (and names the original when substitution changed it).
-    case text(String, display: String)
+    /// A scalar; `display` quotes it for messages (and names the original when substitution changed it);
+    /// `origin` is that naming part alone (` (from '${PORT}')`, or empty).
+    case text(String, display: String, origin: String)
     /// Not a scalar: the payload describes what it is (`a mapping`, `a list`).
     case notScalar(String)
     /// The substitution failed; the problems are already reported.
@@ -76,6 +100,8 @@ enum ScalarResolution {
 /// Collects problems while the YAML tree is turned into a `Configuration`.
 final class DecodingContext {
     let environment: [String: String]
+    /// Mappings pulled in by merge keys so far (bounded by ``DecodingLimits/maxMergedMappings``).
+    var mergedMappings = 0
     private(set) var errors: [ConfigurationProblem] = []
     private(set) var warnings: [ConfigurationProblem] = []
 
@@ -118,7 +144,22 @@ final class DecodingContext {
     }
 
     static func quote(_ text: String) -> String {
-        "'\(text)'"
+        "'\(shorten(text))'"
+    }
+
+    /// `text`, cut to ``DecodingLimits/maxQuotedCharacters`` with `…` and its length, so that a huge value
+    /// (from the environment, say) does not make a huge message.
+    static func shorten(_ text: String) -> String {
+        var count = 0
+        var end = text.startIndex
+        while end < text.endIndex {
+            if count == DecodingLimits.maxQuotedCharacters {
+                return "\(text[..<end])… (\(text.utf8.count) bytes)"
+            }
+            count += 1
+            end = text.index(after: end)
+        }
+        return text
     }
 
     /// Substitutes `${…}` in a scalar and classifies the result.
@@ -126,7 +167,8 @@ final class DecodingContext {
         guard case .scalar(let scalar) = node else {
             return .notScalar(Self.describe(node))
         }
-        let result = EnvironmentSubstitution.substitute(scalar.string, environment: environment)
+        let result = EnvironmentSubstitution.substitute(
+            scalar.string, environment: environment, maxBytes: DecodingLimits.maxScalarBytes)
         guard result.problems.isEmpty else {
             for message in result.problems {
                 error(path, message, at: scalar.mark)
@@ -134,10 +176,21 @@ final class DecodingContext {
             return .failed
         }
         let origin = result.substituted && result.text != scalar.string ? " (from \(Self.quote(scalar.string)))" : ""
+        if result.text.utf8.count > DecodingLimits.maxScalarBytes {
+            // Only a literal can get here: substitution stops at the limit itself.
+            error(path, "the value is \(result.text.utf8.count) bytes long; at most \(DecodingLimits.maxScalarBytes) are allowed",
+                  at: scalar.mark)
+            return .failed
+        }
+        if result.text.unicodeScalars.contains("\u{0}") {
+            // A NUL would silently cut the value short wherever it reaches C (paths, host names, librdkafka).
+            error(path, "the value contains a NUL character (U+0000)\(origin)", at: scalar.mark)
+            return .failed
+        }
         if Self.isPlain(scalar), Self.isNullText(result.text) {
             return .null((result.text.isEmpty ? "an empty value" : "null") + origin)
         }
-        return .text(result.text, display: Self.quote(result.text) + origin)
+        return .text(result.text, display: Self.quote(result.text) + origin, origin: origin)
     }
 
     /// Reads a scalar that `convert` accepts; reports "expected \(expected), got …" otherwise.
@@ -154,7 +207,7 @@ final class DecodingContext {
         case .notScalar(let found), .null(let found):
             error(path, "expected \(expected), got \(found)", at: node.mark)
             return nil
-        case .text(let text, let display):
+        case .text(let text, let display, _):
             if let value = convert(text) { return value }
             error(path, "expected \(expected), got \(display)", at: node.mark)
             return nil
@@ -165,22 +218,41 @@ final class DecodingContext {
         integer(resolve(node, path), node, path, bounds)
     }
 
+    /// An integer within `bounds`; anything else is a problem naming the range
+    /// (`99999999999 is out of range 1…1048576`), also when the text is too large for any integer type.
     func integer(_ resolution: ScalarResolution, _ node: Node, _ path: ConfigPath, _ bounds: IntegerBounds) -> Int? {
-        guard let value = typed(resolution, node, path, expected: "an integer", Self.parseInteger) else { return nil }
-        if let problem = bounds.problem(with: value) {
-            error(path, problem, at: node.mark)
-            return nil
-        }
-        return value
+        bounded(resolution, node, path, expected: "an integer", range: bounds.description, parse: Self.parseInteger,
+                contains: bounds.contains)
     }
 
-    func number(_ node: Node, _ path: ConfigPath, _ bounds: PositiveNumberBounds) -> Double? {
-        guard let value = typed(node, path, expected: "a number", Self.parseNumber) else { return nil }
-        if let problem = bounds.problem(with: value) {
-            error(path, problem, at: node.mark)
+    /// A number within `bounds`, as `integer`.
+    func number(_ node: Node, _ path: ConfigPath, _ bounds: NumberBounds) -> Double? {
+        bounded(resolve(node, path), node, path, expected: "a number", range: bounds.description, parse: Self.parseNumber,
+                contains: bounds.contains)
+    }
+
+    private func bounded<Value>(
+        _ resolution: ScalarResolution, _ node: Node, _ path: ConfigPath, expected: String, range: String,
+        parse: (String) -> ParsedNumber<Value>, contains: (Value) -> Bool
+    ) -> Value? {
+        switch resolution {
+        case .failed:
             return nil
+        case .notScalar(let found), .null(let found):
+            error(path, "expected \(expected), got \(found)", at: node.mark)
+            return nil
+        case .text(let text, let display, let origin):
+            switch parse(text) {
+            case .invalid:
+                error(path, "expected \(expected), got \(display)", at: node.mark)
+                return nil
+            case .value(let value) where contains(value):
+                return value
+            case .value, .outOfRange:
+                error(path, "\(Self.shorten(text)) is out of range \(range)\(origin)", at: node.mark)
+                return nil
+            }
         }
-        return value
     }
 
     func boolean(_ node: Node, _ path: ConfigPath) -> Bool? {
@@ -211,7 +283,7 @@ final class DecodingContext {
         case .notScalar(let found), .null(let found):
             error(path, "expected one of \(list), got \(found)", at: node.mark)
             return nil
-        case .text(let text, let display):
+        case .text(let text, let display, _):
             if options.contains(text) { return text }
             var message = "expected one of \(list), got \(display)"
             if let suggestion = suggestion(for: text, among: options) {
@@ -224,8 +296,9 @@ final class DecodingContext {
 
     // MARK: Parsing scalars
 
-    /// Decimal (`8080`, `-1`, `+5`), hexadecimal (`0x1F`) or octal (`0o17`) integers, as YAML 1.2.
-    static func parseInteger(_ text: String) -> Int? {
+    /// Decimal (`8080`, `-1`, `+5`), hexadecimal (`0x1F`) or octal (`0o17`) integers, as YAML 1.2;
+    /// `.outOfRange` for well-formed integers beyond `Int` (any number of digits is read in one linear pass).
+    static func parseInteger(_ text: String) -> ParsedNumber<Int> {
         var body = Substring(text)
         var negative = false
         if let first = body.first, first == "-" || first == "+" {
@@ -240,13 +313,36 @@ final class DecodingContext {
             radix = 8
             body = body.dropFirst(2)
         }
-        guard !body.isEmpty, body.allSatisfy({ $0.isASCII && $0.isHexDigit }) else { return nil }
-        return Int((negative ? "-" : "") + body, radix: radix)
+        guard !body.isEmpty else { return .invalid }
+        var value = 0
+        var overflowed = false
+        for scalar in body.unicodeScalars {
+            let digit: Int
+            switch scalar {
+            case "0"..."9": digit = Int(scalar.value - 48)
+            case "a"..."f": digit = Int(scalar.value - 87)
+            case "A"..."F": digit = Int(scalar.value - 55)
+            default: return .invalid
+            }
+            guard digit < radix else { return .invalid }
+            guard !overflowed else { continue }
+            // Accumulate negatively: `Int.min` has no positive counterpart.
+            let (shifted, overflow1) = value.multipliedReportingOverflow(by: radix)
+            let (next, overflow2) = shifted.subtractingReportingOverflow(digit)
+            if overflow1 || overflow2 { overflowed = true } else { value = next }
+        }
+        if overflowed { return .outOfRange }
+        if negative { return .value(value) }
+        let (positive, overflow) = (0).subtractingReportingOverflow(value)
+        return overflow ? .outOfRange : .value(positive)
     }
 
-    /// Integers and decimal numbers (`5`, `0.5`, `.5`, `1e3`); not `.inf` or `.nan`.
-    static func parseNumber(_ text: String) -> Double? {
-        if let integer = parseInteger(text) { return Double(integer) }
+    /// Integers and decimal numbers (`5`, `0.5`, `.5`, `1e3`); not `.inf` or `.nan`; `.outOfRange` for
+    /// well-formed numbers beyond `Double` (`1e999`).
+    static func parseNumber(_ text: String) -> ParsedNumber<Double> {
+        let integer = parseInteger(text)
+        if case .value(let value) = integer { return .value(Double(value)) }
+        if case .outOfRange = integer, text.contains("0x") || text.contains("0o") { return .outOfRange }
         let scalars = Array(text.unicodeScalars)
         var index = 0
         func digits() -> Int {
@@ -260,14 +356,14 @@ final class DecodingContext {
             index += 1
             mantissaDigits += digits()
         }
-        guard mantissaDigits > 0 else { return nil }
+        guard mantissaDigits > 0 else { return .invalid }
         if index < scalars.count, scalars[index] == "e" || scalars[index] == "E" {
             index += 1
             if index < scalars.count, scalars[index] == "-" || scalars[index] == "+" { index += 1 }
-            guard digits() > 0 else { return nil }
+            guard digits() > 0 else { return .invalid }
         }
-        guard index == scalars.count, let value = Double(text), value.isFinite else { return nil }
-        return value
+        guard index == scalars.count, let value = Double(text) else { return .invalid }
+        return value.isFinite ? .value(value) : .outOfRange
     }
 
     /// Only YAML 1.2 booleans: `true`/`false` (also `True`, `TRUE`, `False`, `FALSE`); not `yes`, `on`, `1`.
@@ -344,6 +440,13 @@ final class MappingReader {
             entries.append(Entry(key: keyScalar.string, keyMark: keyScalar.mark, value: value))
         }
         for base in merged {
+            // Aliases of aliases can make merges exponential in the file's size ("billion laughs"): cap the total.
+            context.mergedMappings += 1
+            if context.mergedMappings == DecodingLimits.maxMergedMappings + 1 {
+                context.error(path.key("<<"), "merge keys pull in more than \(DecodingLimits.maxMergedMappings) mappings in this file; "
+                    + "flatten the anchors", at: mapping.mark)
+            }
+            if context.mergedMappings > DecodingLimits.maxMergedMappings { return }
             var inherited: [Entry] = []
             collect(base, path: path, context: context, into: &inherited)
             for entry in inherited where !entries.contains(where: { $0.key == entry.key }) {
@@ -420,7 +523,7 @@ final class MappingReader {
     }
 
     @discardableResult
-    func number(_ key: String, _ bounds: PositiveNumberBounds, into target: inout Double) -> Bool {
+    func number(_ key: String, _ bounds: NumberBounds, into target: inout Double) -> Bool {
         guard let node = take(key) else { return true }
         guard let value = context.number(node, path.key(key), bounds) else { return false }
         target = value

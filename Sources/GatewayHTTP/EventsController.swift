@@ -2,6 +2,7 @@ import CoreMetrics
 import Delivery
 import EnvelopeScanner
 import GatewayCore
+import HTTPHeaderParsing
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -44,41 +45,61 @@ struct EventsController: Sendable {
     func bodyKind(of request: Request, allowNDJSON: Bool) throws(ProblemDetails) -> BodyKind {
         guard let value = request.headers[.contentType] else { return .json }
         if value == "application/json" { return .json }
-        let parts = value.split(separator: ";").map { $0.trimmingWhitespace().lowercased() }
-        let mediaType = parts.first ?? ""
-        for parameter in parts.dropFirst() where parameter.hasPrefix("charset=") {
-            let charset = parameter.dropFirst("charset=".count).filter { $0 != "\"" }
-            if charset != "utf-8" && charset != "utf8" {
-                throw ProblemDetails(
-                    status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type",
-                    detail: "events must be UTF-8; got charset '\(charset)'"
-                )
-            }
+        let accepted = allowNDJSON ? "application/json or application/x-ndjson" : "application/json"
+        guard let contentType = ContentTypeHeader.parse(value) else {
+            throw ProblemDetails(
+                status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type",
+                detail: "Content-Type is not a media type; send \(accepted)"
+            )
         }
-        switch mediaType {
+        guard contentType.isUTF8 else {
+            throw ProblemDetails(
+                status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type",
+                detail: "events must be UTF-8; got charset '\(contentType.charset.map { String($0.prefix(64)) } ?? "")'"
+            )
+        }
+        switch contentType.mediaType {
         case "application/json": return .json
         case "application/x-ndjson" where allowNDJSON, "application/ndjson" where allowNDJSON: return .ndjson
         default:
-            let accepted = allowNDJSON ? "application/json or application/x-ndjson" : "application/json"
             throw ProblemDetails(
                 status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type",
-                detail: "Content-Type '\(value)' is not accepted here; send \(accepted)"
+                detail: "Content-Type '\(contentType.mediaType.prefix(128))' is not accepted here; send \(accepted)"
             )
         }
     }
 
-    /// Collects the body, refusing it while reading once it passes the limit.
+    /// Collects the body, refusing it while reading once it passes the limit, and undoes its `Content-Encoding`:
+    /// the decoded size is what `max_body_kb` limits, so a compression bomb stops at the limit.
     func collectBody(_ request: Request) async throws -> ByteBuffer {
-        let tooLarge = ProblemDetails(
-            status: .contentTooLarge, type: "body-too-large", title: "Body too large",
-            detail: "the request body is larger than server.max_body_kb (\(maxBodyBytes) bytes)",
-            extensions: [("limit_bytes", "\(maxBodyBytes)")]
+        let tooLarge = ProblemDetails.bodyTooLarge(
+            "the request body is larger than server.max_body_kb (\(maxBodyBytes) bytes)", limitBytes: maxBodyBytes
         )
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes { throw tooLarge }
+        let coding: ContentCoding?
         do {
-            return try await request.body.collect(upTo: maxBodyBytes)
+            coding = try ContentEncodingHeader.coding(request.headers[values: .contentEncoding])
+        } catch {
+            throw ProblemDetails.unsupportedContentEncoding(error)
+        }
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes { throw tooLarge }
+        let received: ByteBuffer
+        do {
+            received = try await request.body.collect(upTo: maxBodyBytes)
         } catch is NIOTooManyBytesError {
             throw tooLarge
+        }
+        guard let coding else { return received }
+        do {
+            return try BodyDecoder.decode(received, coding: coding, maxBytes: maxBodyBytes)
+        } catch {
+            switch error {
+            case .tooLarge: throw tooLarge
+            case .corrupt(let detail):
+                throw ProblemDetails(
+                    status: .badRequest, type: "invalid-content-encoding", title: "Invalid content encoding",
+                    detail: "the body is not valid \(coding.rawValue) data (\(detail))"
+                )
+            }
         }
     }
 
@@ -164,7 +185,7 @@ struct EventsController: Sendable {
                     throw EventIngestor.problem(for: error)
                 }
             case .ndjson:
-                ranges = Self.lines(in: bytes)
+                ranges = EnvelopeScanner.ndjsonLines(bytes).map { ($0.range, $0.number) }
             }
             if ranges.isEmpty {
                 throw ProblemDetails(status: .badRequest, type: "empty-batch", title: "Empty batch", detail: "the batch holds no events")
@@ -221,24 +242,6 @@ struct EventsController: Sendable {
         let rejected = items.count - accepted
         let json = "{\"accepted\":\(accepted),\"rejected\":\(rejected),\"results\":[\(results.joined(separator: ","))]}"
         return Self.json(json, status: rejected == 0 ? .ok : HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"))
-    }
-
-    /// Non-blank NDJSON lines (a trailing `\r` is dropped) with their 1-based line numbers.
-    static func lines(in bytes: UnsafeRawBufferPointer) -> [(Range<Int>, Int?)] {
-        var out: [(Range<Int>, Int?)] = []
-        var start = 0
-        var lineNumber = 1
-        while start <= bytes.count {
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
-            var lineEnd = end
-            if lineEnd > start, bytes[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
-            let isBlank = (start..<lineEnd).allSatisfy { bytes[$0] == 0x20 || bytes[$0] == 0x09 }
-            if !isBlank { out.append((start..<lineEnd, lineNumber)) }
-            start = end + 1
-            lineNumber += 1
-        }
-        return out
     }
 
     /// The 202 body, written straight into a buffer (the hot path):

@@ -1,4 +1,4 @@
-import CoreMetrics
+public import CoreMetrics
 import GatewayCore
 import Metrics
 import Synchronization
@@ -68,5 +68,32 @@ final class IngestMetrics: Sendable {
         }
         pair.events.increment()
         pair.bytes.increment(by: bytes)
+    }
+}
+
+/// The HTTP edge: `sluice_http_edge_refused_total{reason}` (requests and connections the edge answered itself,
+/// by problem type) and `sluice_http_open_connections`.
+public final class EdgeMetrics: Sendable {
+    private let factory: any MetricsFactory
+    private let refusals = Mutex<[String: Counter]>([:])
+    private let connections: Gauge
+
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+        connections = Gauge(label: "sluice_http_open_connections", factory: factory)
+    }
+
+    func refused(_ reason: String) {
+        let counter = refusals.withLock { refusals in
+            if let counter = refusals[reason] { return counter }
+            let counter = Counter(label: "sluice_http_edge_refused_total", dimensions: [("reason", reason)], factory: factory)
+            refusals[reason] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    func openConnections(_ count: Int) {
+        connections.record(count)
     }
 }

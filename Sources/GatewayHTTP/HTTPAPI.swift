@@ -5,6 +5,8 @@ public import Hummingbird
 public import Prometheus
 public import Routing
 import CoreMetrics
+public import HummingbirdCore
+import NIOCore
 
 /// Builds the gateway's HTTP router: the events endpoints under `/v1`, and `/health`, `/ready`, `/metrics`.
 public enum HTTPAPI {
@@ -48,7 +50,7 @@ public enum HTTPAPI {
             ingestor: ingestor,
             log: dependencies.log,
             registry: dependencies.registry,
-            maxBodyBytes: server.maxBodyKB * 1024,
+            maxBodyBytes: server.maxBodyKB.multipliedClamped(by: 1024),
             maxBatchEvents: server.maxBatchEvents,
             confirmedTimeout: .milliseconds(server.confirmedTimeoutMs)
         ).addRoutes(to: router.group("v1"))
@@ -60,6 +62,26 @@ public enum HTTPAPI {
             gauges: OperationsGauges(factory: factory, sinks: dependencies.dispatchers.map(\.sinkID))
         ).addRoutes(to: router)
         return router
+    }
+
+    /// The HTTP/1.1 server with the edge in front of every request: ``EdgeGuard`` on each connection, NIO's
+    /// decoder limits just above the edge's own (so the edge answers first, with problem+json), and the idle
+    /// keep-alive timeout.
+    public static func makeServer(
+        _ limits: EdgeLimits, counters: EdgeCounters = EdgeCounters(), metrics: EdgeMetrics? = nil
+    ) -> HTTPServerBuilder {
+        let headerSection = limits.maxHeaderBytes.addingClamped(limits.maxURIBytes).addingClamped(8192)
+        let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
+            maxHeaderFieldSize: headerSection, maxHeaderListSize: headerSection,
+            maxHeaderFieldCount: limits.maxHeaderCount.addingClamped(16)
+        )
+        return .http1(
+            configuration: HTTP1Channel.Configuration(
+                additionalChannelHandlers: [EdgeGuard(limits: limits, counters: counters, metrics: metrics)],
+                idleTimeout: TimeAmount(limits.idleTimeout),
+                httpDecoderConfiguration: decoder
+            )
+        )
     }
 
     /// The benchmark ceiling: the same server and middleware, with `POST /v1/events` answering 202 without reading

@@ -1,6 +1,7 @@
 public import Hummingbird
 import HTTPTypes
 import GatewayCore
+import HTTPHeaderParsing
 import Logging
 import Metrics
 import NIOCore
@@ -36,6 +37,8 @@ public struct RequestTimingMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch let problem as ProblemDetails {
             response = try problem.response(from: request, context: context)
+        } catch let error as EdgeRequestError {
+            response = try error.problem.response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             response = try Self.problem(for: error).response(from: request, context: context)
         } catch {
@@ -52,8 +55,10 @@ public struct RequestTimingMiddleware: RouterMiddleware {
         response.headers[.requestID] = context.requestID
         response.headers[.processingLatency] = processing + "ms"
         var timing = "app;dur=\(processing)"
-        if let sent = request.headers[.clientSentAt].flatMap({ Int64($0.filter { !$0.isWhitespace }) }) {
-            let network = Self.format(Double(max(0, context.arrivedAtMillis - sent)))
+        if let sent = request.headers[.clientSentAt],
+            let latency = ClientSentAt.networkLatencyMillis(sent, nowMillis: context.arrivedAtMillis)
+        {
+            let network = Self.format(Double(latency))
             response.headers[.networkLatency] = network + "ms"
             timing += ", net;dur=\(network)"
         }
@@ -72,13 +77,11 @@ public struct RequestTimingMiddleware: RouterMiddleware {
 
     /// A client-supplied request id, if it is reasonable (1–128 visible ASCII characters).
     static func requestID(from request: Request) -> String? {
-        guard let value = request.headers[.requestID], !value.isEmpty, value.utf8.count <= 128,
-            value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
-        else { return nil }
-        return value
+        request.headers[.requestID].flatMap(RequestIDHeader.validated)
     }
 
     static func format(_ millis: Double) -> String {
+        guard millis.isFinite, millis >= 0, millis < 1e12 else { return "0.00" }
         let hundredths = Int((millis * 100).rounded())
         let fraction = hundredths % 100
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"

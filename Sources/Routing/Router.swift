@@ -64,14 +64,14 @@ public struct Router: Sendable {
         var streams: [StreamReference: StreamRoutes] = [:]
         for stream in configuration.streams {
             let reference = StreamReference(team: stream.team, app: stream.app)
-            let threshold = (stream.largeMessageThresholdKB ?? configuration.routing.largeMessageThresholdKB) * 1024
+            let threshold = saturatingBytes(stream.largeMessageThresholdKB ?? configuration.routing.largeMessageThresholdKB, unit: 1024)
             var routes = StreamRoutes(
                 reference: reference,
                 thresholdBytes: threshold,
                 archivesCopies: configuration.archive.enabled && stream.archive
             )
             if let name = stream.kinesisStream, let kinesis = configuration.kinesis {
-                routes.kinesis = (name, kinesis.maxRecordSizeKB * 1024)
+                routes.kinesis = (name, saturatingBytes(kinesis.maxRecordSizeKB, unit: 1024))
             }
             if let name = stream.kafkaTopic, let kafka = configuration.kafka {
                 routes.kafka = (name, kafka.messageMaxBytes)
@@ -80,7 +80,7 @@ public struct Router: Sendable {
         }
         self.streams = streams
         self.defaultStream = configuration.defaultStream
-        self.localLimitBytes = configuration.durability.segmentSizeMB * 1024 * 1024
+        self.localLimitBytes = saturatingBytes(configuration.durability.segmentSizeMB, unit: 1024 * 1024)
     }
 
     /// Resolves the stream a request names (or the default stream).
@@ -161,4 +161,12 @@ public struct Router: Sendable {
             limitBytes: limit
         )
     }
+}
+
+/// `count * unit` in bytes, clamped to `0...Int.max`: the loader bounds every size, but a `Configuration` built in
+/// code is not checked, and a limit must never trap.
+private func saturatingBytes(_ count: Int, unit: Int) -> Int {
+    guard count > 0 else { return 0 }
+    let (bytes, overflow) = count.multipliedReportingOverflow(by: unit)
+    return overflow ? Int.max : bytes
 }

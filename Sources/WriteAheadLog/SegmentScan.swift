@@ -171,6 +171,13 @@ enum SegmentScan {
                         validBytes: offset, records: count,
                         problem: "expected sequence \(expected) at offset \(offset), found \(record.sequence)")
                 }
+                // No sequence can follow UInt64.max: such a record (a damaged or forged file) is not kept, so the
+                // next sequence (`base + records`) always exists.
+                guard expected < UInt64.max else {
+                    return RecoveryScan(
+                        validBytes: offset, records: count,
+                        problem: "sequence \(expected) at offset \(offset) is the largest possible; no record can follow it")
+                }
                 offset += size
                 expected += 1
                 count += 1

@@ -23,7 +23,7 @@ struct ConfigurationProblemTests {
         #expect(report.errors == [
             ConfigurationProblem(path: "server.port", message: "expected an integer, got 'abc'", line: 2, column: 9),
             ConfigurationProblem(path: "streams[2].app", message: "missing", line: 8, column: 5),
-            ConfigurationProblem(path: "archive.compression_level", message: "must be between 1 and 9, got 12", line: 11, column: 22),
+            ConfigurationProblem(path: "archive.compression_level", message: "12 is out of range 1…9", line: 11, column: 22),
         ])
         // Warnings are still collected alongside errors.
         #expect(report.warnings.map(\.path) == ["streams[2].kafka_topic"])

@@ -235,16 +235,42 @@ struct ProducerTests {
 
     @Test("max_outstanding_records: the producer says it is saturated and submit waits for room")
     func backpressure() async throws {
+        /// Where the second `submit` is: not yet called, inside the call, or returned.
+        enum Progress: Equatable { case notStarted, inSubmit, returned }
+
         let fake = FakeKinesis(shards: ShardMapTests.evenShards(1))
         fake.hold()
         try await ProducerHarness.with(fake, configure: { $0.maxOutstandingRecords = 10 }) { harness in
-            await harness.producer.submit(ProducerHarness.records(0..<10), reporter: harness.reporter.reporter)
+            let reporter = harness.reporter.reporter
+            await harness.producer.submit(ProducerHarness.records(0..<10), reporter: reporter)
+            // Full: the fake holds every PutRecords answer, so none of the ten can leave before release().
             #expect(harness.producer.isSaturated)
-            let second = Task { await harness.producer.submit(ProducerHarness.records(10..<15), reporter: harness.reporter.reporter) }
             #expect(harness.producer.outstandingRecords == 10)
+
+            let progress = Mutex(Progress.notStarted)
+            let second = Task {
+                progress.withLock { $0 = .inSubmit }
+                await harness.producer.submit(ProducerHarness.records(10..<15), reporter: reporter)
+                progress.withLock { $0 = .returned }
+            }
+            let clock = ContinuousClock()
+            // The child task has called submit (bounded by a generous deadline on a loaded machine).
+            var deadline = clock.now + .seconds(30)
+            while progress.withLock({ $0 }) == .notStarted, clock.now < deadline { await Task.yield() }
+            #expect(progress.withLock { $0 } == .inSubmit)
+            // A submit that does not wait takes microseconds to return; this one must still be inside after many
+            // scheduler turns over 300 ms, with none of its records taken.
+            deadline = clock.now + .milliseconds(300)
+            while progress.withLock({ $0 }) == .inSubmit, clock.now < deadline { await Task.yield() }
+            #expect(progress.withLock { $0 } == .inSubmit, "submit returned while the producer held max_outstanding_records")
+            #expect(harness.producer.outstandingRecords == 10, "the waiting submit must not add its records")
+
+            // Room again: the held answers come back, the ten are released, and the waiting submit completes.
             fake.release()
             await second.value
+            #expect(progress.withLock { $0 } == .returned)
             await harness.reporter.wait { $0.released.count + $0.rejected.count == 15 }
+            #expect(harness.reporter.seen.withLock { $0.released.count } == 15)
             #expect(!harness.producer.isSaturated)
         }
     }
