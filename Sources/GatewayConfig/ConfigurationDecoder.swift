@@ -109,7 +109,7 @@ struct ConfigurationDecoder {
         map.string("dir", into: &durability.directory)
         map.choice("fsync", into: &durability.fsync)
         map.integer("fsync_interval_ms", .between(1, 60_000), into: &durability.fsyncIntervalMs)
-        let diskValid = map.integer("max_disk_mb", .between(1, Int.max), into: &durability.maxDiskMB)  // 16 TiB
+        let diskValid = map.integer("max_disk_mb", .between(1, 16_777_216), into: &durability.maxDiskMB)  // 16 TiB
         let segmentValid = map.integer("segment_size_mb", .between(1, 4096), into: &durability.segmentSizeMB)  // 4 GiB
         if diskValid, segmentValid, durability.segmentSizeMB > durability.maxDiskMB {
             let node = map.take("segment_size_mb") ?? map.take("max_disk_mb")

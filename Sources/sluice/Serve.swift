@@ -65,7 +65,14 @@ struct Serve: AsyncParsableCommand {
             configuration = .embeddedDefault
         }
         if let host { configuration.server.host = host }
-        if let port { configuration.server.port = port }
+        if let port {
+            guard (0...65535).contains(port) else {
+                FileHandle.standardError.write(Data("sluice: --port \(port) is out of range 0…65535\n".utf8))
+                throw ExitCode(1)
+            }
+            configuration.server.port = port
+        }
+        FileDescriptorLimit.raise(toServe: configuration.server.maxConnections, logger: logger)
 
         let announce: @Sendable (Int) async -> Void = { [host = configuration.server.host] port in
             logger.info(
@@ -87,6 +94,30 @@ struct Serve: AsyncParsableCommand {
         }
         try await gateway.application.runService()
         logger.info("stopped")
+    }
+}
+
+/// The process's open-file limit: raised to the hard limit at start-up, so `server.max_connections` is what
+/// bounds connections rather than `EMFILE`; a warning when it is still too low for that many.
+enum FileDescriptorLimit {
+    /// Descriptors kept for the log, the archive, backends and subscriptions beside client connections.
+    static let reserve = 256
+
+    static func raise(toServe connections: Int, logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        let (needed, overflow) = connections.addingReportingOverflow(reserve)
+        if overflow || rlim_t(needed) > limit.rlim_cur {
+            logger.warning(
+                "the open-file limit is below server.max_connections plus a reserve; connections past it fail to be accepted",
+                metadata: ["sluice.open_file_limit": "\(limit.rlim_cur)", "sluice.max_connections": "\(connections)"]
+            )
+        }
     }
 }
 
