@@ -95,7 +95,7 @@ struct ConfigurationDecoder {
             context.warning(
                 map.path.key(key),
                 "max_body_kb (\(server.maxBodyKB) KiB) is more than max_inflight_mb (\(server.maxInflightMB) MiB), the budget of all "
-                    + "connections together: a body over \(server.maxInflightMB) MiB is always refused with 503",
+                    + "connections together: a body over \(server.maxInflightMB) MiB is admitted only while no other body is in flight",
                 at: map.take(key)?.mark ?? map.mark
             )
         }

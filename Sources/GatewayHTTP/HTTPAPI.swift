@@ -64,9 +64,9 @@ public enum HTTPAPI {
         return router
     }
 
-    /// The HTTP/1.1 server with the edge in front of every request: ``EdgeGuard`` on each connection, NIO's
-    /// decoder limits just above the edge's own (so the edge answers first, with problem+json), and the idle
-    /// keep-alive timeout.
+    /// The HTTP/1.1 server with the edge in front of every request: ``EdgeGuard`` on each connection (limits,
+    /// deadlines, the keep-alive idle timeout) and NIO's decoder limits just above the edge's own (so the edge
+    /// answers first, with problem+json).
     public static func makeServer(
         _ limits: EdgeLimits, counters: EdgeCounters = EdgeCounters(), metrics: EdgeMetrics? = nil
     ) -> HTTPServerBuilder {
@@ -78,7 +78,8 @@ public enum HTTPAPI {
         return .http1(
             configuration: HTTP1Channel.Configuration(
                 additionalChannelHandlers: [EdgeGuard(limits: limits, counters: counters, metrics: metrics)],
-                idleTimeout: TimeAmount(limits.idleTimeout),
+                // The edge owns the keep-alive idle timeout (it sees raw bytes; Hummingbird's handler does not).
+                idleTimeout: nil,
                 httpDecoderConfiguration: decoder
             )
         )

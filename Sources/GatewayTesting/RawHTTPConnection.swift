@@ -174,6 +174,13 @@ public final class RawHTTPConnection: @unchecked Sendable {
         }
     }
 
+    /// Buffers whatever has already arrived, without blocking (a client that reads while it sends).
+    public func readAvailable() {
+        while !peerClosed && poll(events: Int16(POLLIN), timeout: .zero) {
+            guard fill(timeout: .zero) == true else { break }
+        }
+    }
+
     /// Reads once (blocking until something arrives or `timeout`): false at end of stream, reset, or timeout.
     private func fill(timeout: Duration) -> Bool? {
         guard poll(events: Int16(POLLIN), timeout: timeout) else { return nil }

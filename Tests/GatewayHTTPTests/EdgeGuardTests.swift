@@ -146,6 +146,31 @@ struct EdgeGuardTests {
         #expect(answer?.type == "urn:sluice:problem:request-timeout")
     }
 
+    @Test("an idle keep-alive connection is closed after idle_timeout_s; a slow request is not idle")
+    func idleDeadline() throws {
+        let idle = try Connection()
+        idle.loop.advanceTime(by: .milliseconds(4900))
+        #expect(idle.channel.isActive)
+        idle.loop.advanceTime(by: .milliseconds(200))
+        #expect(!idle.channel.isActive)
+        #expect(try idle.answered() == nil)
+
+        // After a response the idle time starts again; bytes of a next request stop it (the header deadline runs).
+        let busy = try Connection()
+        try busy.send(Self.post(fields: [.contentLength: "0"]))
+        try busy.send(.end(nil))
+        try busy.channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .accepted)))
+        try busy.channel.writeOutbound(HTTPResponsePart.end(nil))
+        _ = try busy.answered()
+        _ = try busy.answered()
+        busy.loop.advanceTime(by: .milliseconds(4000))
+        try busy.channel.pipeline.syncOperations.handler(type: EdgeGuard.self).bytesArrived()
+        busy.loop.advanceTime(by: .milliseconds(1500))
+        #expect(busy.channel.isActive)
+        busy.loop.advanceTime(by: .milliseconds(600))
+        #expect(try busy.problem()?.status == 408)
+    }
+
     @Test("a body that does not complete within read_timeout_s fails with a read timeout")
     func bodyDeadline() throws {
         let connection = try Connection()

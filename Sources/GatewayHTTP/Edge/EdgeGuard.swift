@@ -38,6 +38,7 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var phase = Phase.awaitingHead
     private var context: ChannelHandlerContext?
     private var isCounted = false
+    private var idleDeadline: Scheduled<Void>?
     private var headerDeadline: Scheduled<Void>?
     private var bodyDeadline: Scheduled<Void>?
     private var lingerDeadline: Scheduled<Void>?
@@ -87,6 +88,7 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if counters.openConnection(limit: limits.maxConnections) {
             isCounted = true
             metrics?.openConnections(counters.openConnections)
+            armIdleDeadline(context: context)
         } else {
             refuse(.tooManyConnections(limits.maxConnections), context: context)
         }
@@ -100,9 +102,11 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
         counters.release(reservedBytes)
         reservedBytes = 0
+        idleDeadline?.cancel()
         headerDeadline?.cancel()
         bodyDeadline?.cancel()
         lingerDeadline?.cancel()
+        idleDeadline = nil
         headerDeadline = nil
         bodyDeadline = nil
         lingerDeadline = nil
@@ -110,8 +114,11 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Inbound
 
-    /// Called by the ``EdgeByteObserver`` for every read: the first byte of a request arms its header deadline.
+    /// Called by the ``EdgeByteObserver`` for every read: the first byte of a request ends the connection's idle
+    /// time and arms the request's header deadline.
     func bytesArrived() {
+        idleDeadline?.cancel()
+        idleDeadline = nil
         guard phase == .awaitingHead, headerDeadline == nil, let context else { return }
         headerDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.readTimeout)) { [weak self] in
             self?.headerDeadlinePassed()
@@ -267,6 +274,7 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
         responsesOutstanding = max(0, responsesOutstanding - 1)
         releaseIfIdle()
+        armIdleDeadline(context: context)
         if phase == .refusing && responsesOutstanding == 0 {
             let written = context.eventLoop.makePromise(of: Void.self)
             context.write(data, promise: written)
@@ -280,6 +288,22 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     // MARK: Deadlines and refusals
+
+    /// Arms the keep-alive idle deadline when the connection has nothing in progress: no request being received,
+    /// no response pending and no bytes of a next request seen. The edge owns this timer (not Hummingbird's idle
+    /// handler, which sees only decoded parts and would take a slowly arriving header section for idleness).
+    private func armIdleDeadline(context: ChannelHandlerContext) {
+        guard phase == .awaitingHead, responsesOutstanding == 0, headerDeadline == nil, idleDeadline == nil else { return }
+        idleDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.idleTimeout)) { [weak self] in
+            self?.idleDeadlinePassed()
+        }
+    }
+
+    private func idleDeadlinePassed() {
+        idleDeadline = nil
+        guard phase == .awaitingHead, responsesOutstanding == 0, headerDeadline == nil, let context else { return }
+        context.close(promise: nil)
+    }
 
     private func headerDeadlinePassed() {
         headerDeadline = nil
