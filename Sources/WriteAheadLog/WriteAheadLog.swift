@@ -346,7 +346,9 @@ public final class WriteAheadLog: Sendable {
             let next = tailBase + UInt64(scan.records)
             segments.append(SegmentInfo(base: tailBase, size: tailSize))
             let first = segments[0].base
-            report.recordsRecovered = Int(next - first)
+            // Clamped: segment names are read from disk, and a damaged or forged one can put `first` and `next`
+            // more than Int.max apart.
+            report.recordsRecovered = Int(clamping: next - first)
 
             var cursors: [String: CursorState] = [:]
             for name in configuration.cursorNames {

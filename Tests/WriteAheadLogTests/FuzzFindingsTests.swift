@@ -38,4 +38,20 @@ struct WALFuzzFindingsTests {
             await log.close()
         }
     }
+
+    /// Fuzz/Corpus/wal-recovery/segment-high-base beside the empty sealed segment 0 that the wal-recovery target
+    /// adds: a tail segment named past `Int.max` (names are read from disk) trapped `open` converting the
+    /// recovered-record count to `Int`.
+    @Test func segmentsMoreThanIntMaxApart() async throws {
+        try await withTemporaryDirectory { dir in
+            let base = UInt64(Int.max) + 10
+            try writeFile(dir + "/" + LogCore.segmentFileName(0), [])
+            try writeFile(dir + "/" + LogCore.segmentFileName(base), RecordCodec.encode(makeEntry(1), sequence: base))
+            let log = try WriteAheadLog.open(testConfiguration(dir))
+            #expect(log.recovery.recordsRecovered == Int.max)
+            #expect(log.recovery.truncatedBytes == 0)
+            #expect(log.stats.nextSequence == base + 1)
+            await log.close()
+        }
+    }
 }

@@ -48,7 +48,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let report = Configuration.load(yaml: yaml, environment: env)
 
     precondition((report.configuration == nil) == !report.errors.isEmpty, "configuration present with errors, or absent without")
-    let lineCount = yaml.utf8.count(where: { $0 == UInt8(ascii: "\n") }) + 2
+    // libyaml breaks lines at \n, \r, NEL, LS and PS.
+    let lineCount = yaml.unicodeScalars.count(where: { ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains($0) }) + 2
     for problem in report.errors + report.warnings {
         if let line = problem.line { precondition(line >= 0 && line <= lineCount, "problem line \(line) past the text: \(problem)") }
         if let column = problem.column { precondition(column >= 0, "negative column: \(problem)") }

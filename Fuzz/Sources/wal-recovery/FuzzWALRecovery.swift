@@ -1,7 +1,8 @@
 // Fuzz target: the write-ahead log's recovery of a segment file found on disk.
 //
 // The input is written as the tail segment of an empty log directory, named after the sequence in its first
-// record header (bytes 12..<20, as the writer names segments; 0 when shorter), then
+// record header (bytes 12..<20, as the writer names segments; 0 when shorter); when that is not 0, an empty sealed
+// segment 0 precedes it (segment names, too, come from disk). Then the tail is
 //   1. scanned with `SegmentScan.recoveryScan`, as `WriteAheadLog.open` does;
 //   2. read back with `SegmentScan.read` over the intact part, from offset 0 and by `locate` from the middle;
 //   3. opened with the public `WriteAheadLog.open` (which truncates the damaged tail) and closed.
@@ -73,6 +74,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     removeEverything(in: directory)
     let path = directory + "/" + LogCore.segmentFileName(base)
     writeFile(path, bytes)
+    if base > 0 { writeFile(directory + "/" + LogCore.segmentFileName(0), UnsafeRawBufferPointer(start: nil, count: 0)) }
 
     // 1. The recovery scan.
     let fd = open(path, O_RDONLY)
@@ -126,7 +128,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         preconditionFailure("open failed on a readable directory: \(error)")
     }
     let report = log.recovery
-    precondition(report.recordsRecovered == scan.records, "open recovered \(report.recordsRecovered), the scan \(scan.records)")
+    let recovered = Int(clamping: base + UInt64(scan.records))  // from sequence 0 when segment 0 precedes the tail
+    precondition(report.recordsRecovered == recovered, "open recovered \(report.recordsRecovered), expected \(recovered)")
     precondition(report.truncatedBytes == size - scan.validBytes, "open truncated \(report.truncatedBytes) bytes")
     blocking { await log.close() }
     var status = stat()
