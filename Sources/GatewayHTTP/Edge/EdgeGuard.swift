@@ -90,7 +90,8 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
             metrics?.openConnections(counters.openConnections)
             armIdleDeadline(context: context)
         } else {
-            refuse(.tooManyConnections(limits.maxConnections), context: context)
+            // Not counted, so not lingering either: a flood past the limit must not hold descriptors.
+            refuse(.tooManyConnections(limits.maxConnections), context: context, lingers: false)
         }
     }
 
@@ -334,8 +335,9 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if responsesOutstanding == 0 { closeGracefully() }
     }
 
-    /// Answers `problem` on this connection (when no other response is pending on it) and closes it.
-    private func refuse(_ problem: ProblemDetails, context: ChannelHandlerContext) {
+    /// Answers `problem` on this connection (when no other response is pending on it) and closes it: at once, or
+    /// (`lingers`) after giving the client a moment to read the answer.
+    private func refuse(_ problem: ProblemDetails, context: ChannelHandlerContext, lingers: Bool = true) {
         phase = .refusing
         metrics?.refused(problem.type.replacingPrefix("urn:sluice:problem:"))
         headerDeadline?.cancel()
@@ -359,8 +361,13 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+        let channel = context.channel
         written.futureResult.assumeIsolated().whenComplete { [weak self] _ in
-            self?.closeGracefully()
+            if lingers {
+                self?.closeGracefully()
+            } else {
+                channel.close(promise: nil)
+            }
         }
     }
 
