@@ -233,6 +233,8 @@ public final class KinesisProducer: Service, Sendable {
                 let (work, reports, reporter) = state.withLock { state in
                     var reports = Reports()
                     let work = drain(&state, now: now, reports: &reports)
+                    // Records the pass expired or rejected free capacity: a `submit` waiting for it goes on.
+                    releaseWaiters(&state)
                     state.delivering += 1
                     return (work, reports, state.reporter)
                 }

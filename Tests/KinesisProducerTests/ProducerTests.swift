@@ -275,6 +275,36 @@ struct ProducerTests {
         }
     }
 
+    @Test("records that expire while they wait for a shard free their capacity: a waiting submit goes on")
+    func expiryWakesWaitingSubmit() async throws {
+        /// Where the second `submit` is.
+        enum Progress: Equatable { case notStarted, inSubmit, returned }
+        // No shard to map any record to (as while the stream is unreachable): records wait unmapped until their TTL.
+        let fake = FakeKinesis(shards: [])
+        try await ProducerHarness.with(fake, configure: { $0.maxOutstandingRecords = 3; $0.recordTTL = .milliseconds(500) }) { harness in
+            let reporter = harness.reporter.reporter
+            await harness.producer.submit(ProducerHarness.records(0..<3), reporter: reporter)
+            #expect(harness.producer.outstandingRecords == 3)
+            let progress = Mutex(Progress.notStarted)
+            let second = Task {
+                progress.withLock { $0 = .inSubmit }
+                await harness.producer.submit(ProducerHarness.records(3..<5), reporter: reporter)
+                progress.withLock { $0 = .returned }
+            }
+            // The first three expire after 500 ms; once they do, the waiting submit must return (it used to wait for
+            // a wake-up that only a PutRecords answer gave, so a backend outage longer than the TTL wedged the sink).
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(20)
+            while progress.withLock({ $0 }) != .returned, clock.now < deadline { await Task.yield() }
+            #expect(progress.withLock { $0 } == .returned, "submit still waits after the held records expired")
+            if progress.withLock({ $0 }) == .returned {
+                await second.value
+                await harness.reporter.wait { $0.rejected.count == 5 }
+                #expect(harness.reporter.seen.withLock { $0.rejected.values.allSatisfy { $0.code == "ttl_expired" } })
+            }
+        }
+    }
+
     @Test("max_outstanding_mb: submit waits once the held records reach the byte bound, without refusing at the edge")
     func byteBound() async throws {
         let fake = FakeKinesis(shards: ShardMapTests.evenShards(1))
