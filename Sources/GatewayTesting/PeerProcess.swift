@@ -150,12 +150,21 @@ public struct PeerProcessError: Error, CustomStringConvertible {
 public final class MotoServer: Sendable {
     public let peer: PeerProcess
 
-    /// Starts `moto_server` on a free port.
+    /// moto's server with Kinesis's `Shard.put_record` under a lock (Benchmarks/moto-server/serve.py): unpatched,
+    /// two concurrent `PutRecords` on one shard can take the same sequence number and one acknowledged record
+    /// overwrites the other, which an exactly-once check would blame on the gateway.
+    static let lockedServer = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Benchmarks/moto-server/serve.py").path
+
+    /// Starts moto's server on a free port (the locked one when the source tree is at hand, else `moto_server`).
     public init(logDirectory: URL) throws {
         let port = try freeLoopbackPort()
-        peer = try PeerProcess(
-            name: "moto", executable: "moto_server", arguments: ["-H", "127.0.0.1", "-p", "\(port)"], port: port, logDirectory: logDirectory
-        )
+        let arguments = ["-H", "127.0.0.1", "-p", "\(port)"]
+        let (executable, all) =
+            FileManager.default.fileExists(atPath: Self.lockedServer)
+            ? ("python3", [Self.lockedServer] + arguments) : ("moto_server", arguments)
+        peer = try PeerProcess(name: "moto", executable: executable, arguments: all, port: port, logDirectory: logDirectory)
     }
 
     /// `http://127.0.0.1:PORT`.
