@@ -9,6 +9,9 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+// The targets are listed, and `Sources/` is laid out, in the order an event travels (docs/architecture.md):
+// Core and Config → Intake → Routing → Log → Delivery → Sinks, with the AWS and Kafka client modules the sinks use,
+// then the tools, the wiring (App) and test support.
 let package = Package(
     name: "Sluice",
     platforms: [.macOS(.v15)],
@@ -38,50 +41,29 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
-        // Domain types shared by every stage: events, routes, receipts, the sink protocol.
-        .target(name: "GatewayCore", swiftSettings: swiftSettings),
-        // One-pass byte-level JSON validator and envelope field extractor (no dependencies).
-        .target(name: "EnvelopeScanner", swiftSettings: swiftSettings),
-        // Bounded parsers for the HTTP header values the intake reads (no dependencies).
-        .target(name: "HTTPHeaderParsing", swiftSettings: swiftSettings),
+        // MARK: Core and configuration
+
+        // Domain types shared by every stage: events, sink identities, routes, receipts, the sink protocol.
+        .target(name: "GatewayCore", path: "Sources/Core", swiftSettings: swiftSettings),
         // The YAML configuration: model, defaults, ${ENV} substitution, validation with paths.
         .target(
             name: "GatewayConfig",
             dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "Sources/Config",
             swiftSettings: swiftSettings
         ),
-        // Pure routing decision: (event, config) -> route.
-        .target(name: "Routing", dependencies: ["GatewayCore", "GatewayConfig"], swiftSettings: swiftSettings),
-        // The embedded durable write-ahead log (segments, CRC-32C, group commit, cursors).
-        .target(name: "WriteAheadLog", swiftSettings: swiftSettings),
-        // Firehose-like local archive: buffered, partitioned GZIP NDJSON files.
-        .target(
-            name: "ArchiveSink",
-            dependencies: [
-                "GatewayCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        // The log abstraction (durable or memory), per-sink dispatchers with cursors and retries, confirmations.
-        .target(
-            name: "Delivery",
-            dependencies: [
-                "GatewayCore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        // HTTP intake: controllers, middleware, problem+json errors.
+
+        // MARK: Intake: HTTP edge, header values, envelope
+
+        // Bounded parsers for the HTTP header values the intake reads (no dependencies).
+        .target(name: "HTTPHeaderParsing", path: "Sources/Intake/HTTPHeaderParsing", swiftSettings: swiftSettings),
+        // One-pass byte-level JSON validator and envelope field extractor (no dependencies).
+        .target(name: "EnvelopeScanner", path: "Sources/Intake/EnvelopeScanner", swiftSettings: swiftSettings),
+        // HTTP intake: the edge guard, controllers, middleware, problem+json errors.
         .target(
             name: "GatewayHTTP",
             dependencies: [
-                "GatewayCore", "EnvelopeScanner", "HTTPHeaderParsing", "Routing", "GatewayConfig", "Delivery",
+                "GatewayCore", "EnvelopeScanner", "HTTPHeaderParsing", "Routing", "GatewayConfig", "GatewayLog", "Delivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -91,33 +73,98 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            path: "Sources/Intake/GatewayHTTP",
             swiftSettings: swiftSettings
         ),
-        // Wiring: builds the application and its services from a configuration.
+
+        // MARK: Routing
+
+        // Pure routing decision: (event facts, the streams' route candidates) -> route.
+        .target(name: "Routing", dependencies: ["GatewayCore", "GatewayConfig"], path: "Sources/Routing", swiftSettings: swiftSettings),
+
+        // MARK: Log
+
+        // The embedded durable write-ahead log (segments, CRC-32C, group commit, cursors). A leaf: no gateway types.
+        .target(name: "WriteAheadLog", path: "Sources/Log/WriteAheadLog", swiftSettings: swiftSettings),
+        // The log between intake and sinks: the `EventLog` protocol, its durable (write-ahead log) and memory
+        // implementations, and the service that closes it last.
         .target(
-            name: "GatewayApp",
+            name: "GatewayLog",
             dependencies: [
-                "GatewayCore", "GatewayConfig", "GatewayHTTP", "Routing", "ArchiveSink", "WriteAheadLog", "Delivery",
-                "AWSCredentials", "AWSJSONClient", "KinesisProducer", "KafkaSink",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
+                "GatewayCore", "WriteAheadLog",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            path: "Sources/Log/GatewayLog",
             swiftSettings: swiftSettings
         ),
+
+        // MARK: Delivery
+
+        // One delivery pipeline for every sink: per-sink dispatchers with cursors, the batcher, the driver, retry
+        // classification, the backoff policy, confirmations.
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "GatewayCore", "GatewayLog",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Delivery",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Sinks (one folder each: the sink, its configuration, request builder, retry logic, metrics)
+
+        // Firehose-like local archive: buffered, partitioned GZIP NDJSON files; the error prefix for dead letters.
+        .target(
+            name: "ArchiveSink",
+            dependencies: [
+                "GatewayCore", "Delivery",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Sources/Sinks/ArchiveSink",
+            swiftSettings: swiftSettings
+        ),
+        // The Kinesis sink (KPL-grade): shard map, aggregation, collection, per-shard limits, retries, TTL, receipts.
+        .target(
+            name: "KinesisSink",
+            dependencies: [
+                "GatewayCore", "Delivery", "AWSJSONClient", "KinesisAPI", "KinesisAggregation",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Sinks/KinesisSink",
+            swiftSettings: swiftSettings
+        ),
+        // The Kafka sink: produce with receipts, retries, producer restarts, MSK IAM, metrics.
+        .target(
+            name: "KafkaSink",
+            dependencies: [
+                "GatewayCore", "GatewayConfig", "Delivery", "KafkaClient", "MSKIAMAuth", "AWSCredentials", "AWSSigV4",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Sinks/KafkaSink",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: AWS clients (pure signer and formats; credentials and JSON protocol on AsyncHTTPClient)
+
         // AWS Signature Version 4: header signing and presigned URLs (pure, no I/O).
         .target(
             name: "AWSSigV4",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: swiftSettings
-        ),
-        // The KPL aggregated-record format (magic + protobuf + MD5) and partition-key → shard hashing (pure, no I/O).
-        .target(
-            name: "KinesisAggregation",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/AWS/AWSSigV4",
             swiftSettings: swiftSettings
         ),
         // AWS credentials: the standard provider chain (environment, profiles, web identity, container, IMDSv2).
@@ -130,6 +177,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            path: "Sources/AWS/AWSCredentials",
             swiftSettings: swiftSettings
         ),
         // The AWS JSON 1.1 protocol on AsyncHTTPClient: signed calls, AWS errors, retry classification.
@@ -142,51 +190,48 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
+            path: "Sources/AWS/AWSJSONClient",
             swiftSettings: swiftSettings
         ),
-        // The Kinesis sink: shard map, aggregation, collection, rate limits, retries, TTL, receipts.
+        // The KPL aggregated-record format (magic + protobuf + MD5) and partition-key → shard hashing (pure, no I/O).
         .target(
-            name: "KinesisProducer",
+            name: "KinesisAggregation",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/AWS/KinesisAggregation",
+            swiftSettings: swiftSettings
+        ),
+        // The Kinesis Data Streams API (PutRecords, ListShards, GetShardIterator, GetRecords) on the JSON client: used
+        // by the sink, by `sluice verify` and by consumers.
+        .target(
+            name: "KinesisAPI",
             dependencies: [
                 "GatewayCore", "AWSJSONClient", "KinesisAggregation",
-                .product(name: "DequeModule", package: "swift-collections"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
-        ),
-        // librdkafka from the system (Debian's librdkafka-dev; `pkg-config rdkafka`).
-        .systemLibrary(name: "CRDKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
-        // The only module that touches librdkafka's C API: producer, delivery reports, errors, config checks.
-        .target(
-            name: "Kafka",
-            dependencies: ["CRDKafka", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/AWS/KinesisAPI",
             swiftSettings: swiftSettings
         ),
         // Amazon MSK IAM authentication tokens (SigV4-presigned kafka-cluster:Connect), pure.
-        .target(name: "MSKIAMAuth", dependencies: ["AWSSigV4"], swiftSettings: swiftSettings),
-        // The Kafka sink: settings from config, produce with receipts, retries, producer restarts, MSK IAM, metrics.
+        .target(name: "MSKIAMAuth", dependencies: ["AWSSigV4"], path: "Sources/AWS/MSKIAMAuth", swiftSettings: swiftSettings),
+
+        // MARK: Kafka client (the only code that touches librdkafka)
+
+        // librdkafka from the system (Debian's librdkafka-dev; `pkg-config rdkafka`).
+        .systemLibrary(
+            name: "CRDKafka", path: "Sources/Kafka/CRDKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]
+        ),
+        // The only module that touches librdkafka's C API: producer, topic reader, delivery reports, errors, config checks.
         .target(
-            name: "KafkaSink",
-            dependencies: [
-                "GatewayCore", "GatewayConfig", "Kafka", "MSKIAMAuth", "AWSCredentials", "AWSSigV4",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
-            ],
+            name: "KafkaClient",
+            dependencies: ["CRDKafka", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Kafka/KafkaClient",
             swiftSettings: swiftSettings
         ),
-        // `kafka-bench`: librdkafka's own producer throughput (the ceiling of the Kafka benchmark).
-        .executableTarget(
-            name: "kafka-bench",
-            dependencies: ["Kafka", "GatewayTesting", .product(name: "Logging", package: "swift-log")],
-            path: "Benchmarks/kafka-bench",
-            swiftSettings: swiftSettings
-        ),
-        // `sluice bench` (load generator, HDR histograms, SVG plots) and `sluice verify` (delivery audit).
+
+        // MARK: Tools: `sluice bench` and `sluice verify`
+
+        // `sluice bench` (load generator, HDR histograms, SVG plots) and the local-archive side of `sluice verify`.
         .target(
             name: "LoadGenerator",
             dependencies: [
@@ -197,6 +242,61 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],
+            path: "Sources/Tools/LoadGenerator",
+            swiftSettings: swiftSettings
+        ),
+        // `sluice verify --kinesis/--kafka`: reading a stream or topic back as a delivery audit source.
+        .target(
+            name: "BackendVerification",
+            dependencies: [
+                "AWSCredentials", "AWSJSONClient", "GatewayConfig", "KafkaClient", "KafkaSink", "KinesisAggregation",
+                "KinesisAPI", "LoadGenerator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Tools/BackendVerification",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: App: the one wiring site and the command line
+
+        // Wiring: `buildApplication` maps the configuration onto every component and registers the sinks.
+        .target(
+            name: "GatewayApp",
+            dependencies: [
+                "GatewayCore", "GatewayConfig", "GatewayHTTP", "Routing", "GatewayLog", "WriteAheadLog", "Delivery",
+                "ArchiveSink", "KinesisSink", "KafkaSink", "AWSCredentials", "AWSJSONClient", "KinesisAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/App/GatewayApp",
+            swiftSettings: swiftSettings
+        ),
+        // The `sluice` command line: serve, check-config, bench, verify.
+        .executableTarget(
+            name: "sluice",
+            dependencies: [
+                "BackendVerification", "GatewayApp", "GatewayConfig", "GatewayCore", "KinesisAPI", "LoadGenerator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/App/sluice",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Benchmarks
+
+        // `kafka-bench`: librdkafka's own producer throughput (the ceiling of the Kafka benchmark).
+        .executableTarget(
+            name: "kafka-bench",
+            dependencies: ["KafkaClient", "GatewayTesting", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/kafka-bench",
             swiftSettings: swiftSettings
         ),
         // `wal-bench`: the write-ahead log on its own (appends/s with N concurrent appenders; docs/write-ahead-log.md).
@@ -213,36 +313,17 @@ let package = Package(
             path: "Benchmarks/scanner-bench",
             swiftSettings: swiftSettings
         ),
-        // Test support: reading an archive back, running the built binary.
+
+        // MARK: Test support and tests
+
+        // Test support: reading an archive back, running the built binary and the peers, the sink compliance suite.
         .target(
             name: "GatewayTesting",
             dependencies: [
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            swiftSettings: swiftSettings
-        ),
-        // `sluice verify --kinesis/--kafka`: reading a stream or topic back as a delivery audit source.
-        .target(
-            name: "BackendVerification",
-            dependencies: [
-                "AWSCredentials", "AWSJSONClient", "GatewayConfig", "Kafka", "KafkaSink", "KinesisAggregation",
-                "KinesisProducer", "LoadGenerator",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        // The `sluice` command line: serve, check-config, bench, verify.
-        .executableTarget(
-            name: "sluice",
-            dependencies: [
-                "BackendVerification", "GatewayApp", "GatewayConfig", "GatewayCore", "KinesisProducer", "LoadGenerator",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            path: "Sources/Testing/GatewayTesting",
             swiftSettings: swiftSettings
         ),
 
@@ -259,9 +340,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "KinesisProducerTests",
+            name: "KinesisSinkTests",
             dependencies: [
-                "KinesisProducer", "AWSJSONClient", "AWSCredentials", "AWSSigV4", "KinesisAggregation", "GatewayCore",
+                "KinesisSink", "KinesisAPI", "AWSJSONClient", "AWSCredentials", "AWSSigV4", "KinesisAggregation", "GatewayCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -285,7 +366,7 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: [
-                "KafkaSink", "Kafka", "GatewayTesting", "GatewayCore", "GatewayConfig", "AWSCredentials", "AWSSigV4",
+                "KafkaSink", "KafkaClient", "GatewayTesting", "GatewayCore", "GatewayConfig", "AWSCredentials", "AWSSigV4",
                 "MSKIAMAuth",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -314,7 +395,7 @@ let package = Package(
         .testTarget(
             name: "BackendVerificationTests",
             dependencies: [
-                "BackendVerification", "GatewayConfig", "Kafka", "KinesisAggregation", "KinesisProducer", "LoadGenerator",
+                "BackendVerification", "GatewayConfig", "KafkaClient", "KinesisAggregation", "KinesisAPI", "KinesisSink", "LoadGenerator",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -322,13 +403,16 @@ let package = Package(
         .testTarget(
             name: "DeliveryTests",
             dependencies: [
-                "Delivery", "GatewayCore",
+                "Delivery", "GatewayLog", "GatewayCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "RoutingTests", dependencies: ["Routing", "GatewayCore", "GatewayConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RoutingTests",
+            dependencies: ["Routing", "GatewayApp", "GatewayCore", "GatewayConfig", "ArchiveSink", "KinesisSink", "KafkaSink"], swiftSettings: swiftSettings
+        ),
         .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "GatewayTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ArchiveSinkTests",
@@ -342,7 +426,7 @@ let package = Package(
         .testTarget(
             name: "GatewayHTTPTests",
             dependencies: [
-                "GatewayApp", "GatewayConfig", "GatewayCore", "GatewayHTTP", "GatewayTesting", "Delivery", "HTTPHeaderParsing",
+                "GatewayApp", "GatewayConfig", "GatewayCore", "GatewayHTTP", "GatewayTesting", "Delivery", "GatewayLog", "HTTPHeaderParsing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -7,7 +7,7 @@
 // Without --brokers it starts a Tansu broker (scripts/kafka-peers) on a free port and creates the
 // topic. Run with LD_LIBRARY_PATH=.tools/kafka/lib so librdkafka 2.16 is loaded.
 import Foundation
-import Kafka
+import KafkaClient
 import GatewayTesting
 import Logging
 import Synchronization

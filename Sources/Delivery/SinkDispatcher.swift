@@ -1,6 +1,7 @@
 public import GatewayCore
 public import Logging
 public import CoreMetrics
+public import GatewayLog
 import Metrics
 public import ServiceLifecycle
 import Synchronization
@@ -41,7 +42,7 @@ public final class SinkDispatcher: Service, Sendable {
     private let log: any EventLog
     private let registry: ConfirmationRegistry
     private let deadLetters: (any DeadLetterDestination)?
-    private let backoff: RetryBackoff
+    private let backoff: Backoff
     private let tickInterval: Duration
     private let logger: Logger
     private let state = Mutex(State())
@@ -56,7 +57,7 @@ public final class SinkDispatcher: Service, Sendable {
         log: any EventLog,
         registry: ConfirmationRegistry,
         deadLetters: (any DeadLetterDestination)?,
-        backoff: RetryBackoff = RetryBackoff(),
+        backoff: Backoff = Backoff(),
         tickInterval: Duration = .milliseconds(100),
         logger: Logger,
         metricsFactory: any MetricsFactory = MetricsSystem.factory
@@ -106,13 +107,13 @@ public final class SinkDispatcher: Service, Sendable {
         return SinkReporter(
             .init(
                 accepted: { [registry] record, receipt, attempts in
-                    if record.event.primarySink == sinkID, record.event.waiterToken != 0 {
+                    if record.event.route.sink == sinkID, record.event.waiterToken != 0 {
                         registry.resolve(record.event.waiterToken, with: .accepted(receipt, attempts: attempts))
                     }
                 },
                 released: { [weak self] sequences in self?.release(sequences) },
                 rejected: { [weak self, registry] record, failure in
-                    if record.event.primarySink == sinkID, record.event.waiterToken != 0 {
+                    if record.event.route.sink == sinkID, record.event.waiterToken != 0 {
                         registry.resolve(record.event.waiterToken, with: .rejected(failure))
                     }
                     self?.state.withLock { $0.rejected.append((record, failure)) }
@@ -260,8 +261,7 @@ public final class SinkDispatcher: Service, Sendable {
     }
 
     private func deliver(_ records: [SinkRecord], reporter: SinkReporter) async {
-        let bit = sink.id.bit
-        let (mine, passedOver): ([SinkRecord], [UInt64]) = state.withLock { state in
+                let (mine, passedOver): ([SinkRecord], [UInt64]) = state.withLock { state in
             if state.watermark == nil { state.watermark = records.first?.sequence }
             let watermark = state.watermark ?? 0
             var mine: [SinkRecord] = []
@@ -272,7 +272,7 @@ public final class SinkDispatcher: Service, Sendable {
                 if record.sequence > expected { passedOver.append(contentsOf: expected..<record.sequence) }
                 expected = record.sequence + 1
                 if record.sequence < watermark || state.released.contains(record.sequence) { continue }
-                if record.event.sinkMask & bit == 0 {
+                if !record.event.sinks.contains(sink.id) {
                     passedOver.append(record.sequence)
                 } else {
                     mine.append(record)

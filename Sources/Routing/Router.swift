@@ -7,8 +7,8 @@ public struct RouteDecision: Sendable, Equatable {
     public var stream: StreamReference
     /// Where the event goes.
     public var route: Route
-    /// Whether the event is also archived (always true for the local route, whose destination is the archive).
-    public var isArchived: Bool
+    /// The other sinks that get a copy (the archive, unless it is the route itself).
+    public var copies: SinkSet
     /// Whether the event took the large-message path (payload over the threshold, or `large_message: true`).
     public var isLarge: Bool
     /// The chosen route's maximum record size in bytes.
@@ -38,49 +38,58 @@ public struct RoutingError: Error, Sendable, Equatable, CustomStringConvertible 
     public var description: String { message }
 }
 
-/// A pure function from (event facts, configuration) to a route, precomputed per stream.
-///
-/// Rules (see `docs/routing.md`): an event whose payload is at most the stream's `large_message_threshold_kb`
-/// and not marked `large_message: true` goes to the stream's Kinesis stream; otherwise to its Kafka topic.
-/// A stream with only one backend sends everything there; a stream with neither uses the embedded default
-/// (`local`: the log and the archive). A backend counts only when its config section is present.
-/// If the record is too large for the preferred route, the stream's other route is tried; too large for
-/// every route it may take is an error naming the limit.
-public struct Router: Sendable {
-    private struct StreamRoutes: Sendable {
-        var reference: StreamReference
-        var thresholdBytes: Int
-        var kinesis: (name: String, limit: Int)?
-        var kafka: (name: String, limit: Int)?
-        var archivesCopies: Bool
+/// Where one stream's events may go, in order of preference, as the wiring maps the configuration onto the
+/// registered sinks (see `makeRouter(configuration:sinks:)` in GatewayApp).
+public struct StreamRoutes: Sendable {
+    /// One route an event of the stream may take.
+    public struct Candidate: Sendable, Equatable {
+        /// The route.
+        public var route: Route
+        /// The largest record the route takes, in bytes.
+        public var maxRecordBytes: Int
+        /// Whether large events (over the threshold, or `large_message: true`) may take it.
+        public var takesLargeEvents: Bool
+
+        public init(route: Route, maxRecordBytes: Int, takesLargeEvents: Bool) {
+            self.route = route
+            self.maxRecordBytes = maxRecordBytes
+            self.takesLargeEvents = takesLargeEvents
+        }
     }
 
+    /// The stream.
+    public var stream: StreamReference
+    /// Payloads over this many bytes are large.
+    public var largeThresholdBytes: Int
+    /// The routes to try, first that fits wins.
+    public var candidates: [Candidate]
+    /// The sinks that get a copy of every event of the stream, whatever its route (the archive).
+    public var copies: SinkSet
+
+    public init(stream: StreamReference, largeThresholdBytes: Int, candidates: [Candidate], copies: SinkSet) {
+        self.stream = stream
+        self.largeThresholdBytes = largeThresholdBytes
+        self.candidates = candidates
+        self.copies = copies
+    }
+}
+
+/// A pure function from (event facts, the streams' routes) to a route.
+///
+/// Rules (see `docs/routing.md`): an event takes the first of its stream's candidates that accepts its size class
+/// (large: payload over the stream's threshold or `large_message: true`) and whose limit its record fits. Too large
+/// for every route it may take is an error naming the limit. Which sinks a stream's candidates name is the wiring's
+/// business: the router knows no sink.
+public struct Router: Sendable {
     private let streams: [StreamReference: StreamRoutes]
     private let defaultStream: StreamReference?
-    private let localLimitBytes: Int
 
-    /// Precomputes every stream's routes from a validated configuration.
-    public init(configuration: Configuration) {
-        var streams: [StreamReference: StreamRoutes] = [:]
-        for stream in configuration.streams {
-            let reference = StreamReference(team: stream.team, app: stream.app)
-            let threshold = saturatingBytes(stream.largeMessageThresholdKB ?? configuration.routing.largeMessageThresholdKB, unit: 1024)
-            var routes = StreamRoutes(
-                reference: reference,
-                thresholdBytes: threshold,
-                archivesCopies: configuration.archive.enabled && stream.archive
-            )
-            if let name = stream.kinesisStream, let kinesis = configuration.kinesis {
-                routes.kinesis = (name, saturatingBytes(kinesis.maxRecordSizeKB, unit: 1024))
-            }
-            if let name = stream.kafkaTopic, let kafka = configuration.kafka {
-                routes.kafka = (name, kafka.messageMaxBytes)
-            }
-            streams[reference] = routes
-        }
-        self.streams = streams
-        self.defaultStream = configuration.defaultStream
-        self.localLimitBytes = saturatingBytes(configuration.durability.segmentSizeMB, unit: 1024 * 1024)
+    /// Precomputed routes per stream, and the stream a request naming none belongs to.
+    public init(streams: [StreamRoutes], defaultStream: StreamReference?) {
+        var table: [StreamReference: StreamRoutes] = [:]
+        for routes in streams { table[routes.stream] = routes }
+        self.streams = table
+        self.defaultStream = defaultStream
     }
 
     /// Resolves the stream a request names (or the default stream).
@@ -131,42 +140,25 @@ public struct Router: Sendable {
                 message: "no stream is configured for team '\(reference.team)' and app '\(reference.app)'"
             )
         }
-        let isLarge = largeMessage || payloadBytes > routes.thresholdBytes
-        var candidates: [(Route, Int)] = []
-        switch (routes.kinesis, routes.kafka) {
-        case (let kinesis?, let kafka?):
-            if !isLarge { candidates.append((.kinesis(stream: kinesis.name), kinesis.limit)) }
-            candidates.append((.kafka(topic: kafka.name), kafka.limit))
-        case (let kinesis?, nil):
-            candidates.append((.kinesis(stream: kinesis.name), kinesis.limit))
-        case (nil, let kafka?):
-            candidates.append((.kafka(topic: kafka.name), kafka.limit))
-        case (nil, nil):
-            candidates.append((.local, localLimitBytes))
-        }
-        for (route, limit) in candidates where recordBytes <= limit {
+        let isLarge = largeMessage || payloadBytes > routes.largeThresholdBytes
+        let candidates = routes.candidates.filter { !isLarge || $0.takesLargeEvents }
+        for candidate in candidates where recordBytes <= candidate.maxRecordBytes {
+            var copies = routes.copies
+            copies.rawValue &= ~candidate.route.sink.bit
             return RouteDecision(
                 stream: reference,
-                route: route,
-                isArchived: route == .local || routes.archivesCopies,
+                route: candidate.route,
+                copies: copies,
                 isLarge: isLarge,
-                maxRecordBytes: limit
+                maxRecordBytes: candidate.maxRecordBytes
             )
         }
-        let limit = candidates.map(\.1).max() ?? 0
-        let names = candidates.map { $0.0.description }.joined(separator: ", ")
+        let limit = candidates.map(\.maxRecordBytes).max() ?? 0
+        let names = candidates.map { $0.route.description }.joined(separator: ", ")
         throw RoutingError(
             code: .tooLarge,
             message: "the record is \(recordBytes) bytes, over the \(limit)-byte limit of every route it may take (\(names))",
             limitBytes: limit
         )
     }
-}
-
-/// `count * unit` in bytes, clamped to `0...Int.max`: the loader bounds every size, but a `Configuration` built in
-/// code is not checked, and a limit must never trap.
-private func saturatingBytes(_ count: Int, unit: Int) -> Int {
-    guard count > 0 else { return 0 }
-    let (bytes, overflow) = count.multipliedReportingOverflow(by: unit)
-    return overflow ? Int.max : bytes
 }

@@ -47,7 +47,7 @@ struct ArchiveSinkTests {
             position: LogPosition(sequence: sequence, segment: 0, offset: Int(sequence) * 100),
             event: EventRecord(
                 eventID: "e\(sequence)", team: team, app: app, partitionKey: "k", receivedAtMillis: millis,
-                route: .local, isArchived: true, envelope: envelope
+                route: .local, envelope: envelope
             )
         )
     }
@@ -137,7 +137,7 @@ struct ArchiveSinkTests {
             code: "ttl_expired", message: "record TTL expired",
             attempts: [DeliveryAttempt(startedAtMillis: 1_763_780_400_000, durationMillis: 12.5, errorCode: "Throttled", errorMessage: "slow down")]
         )
-        try await archive.storeRejected(Self.record(7), failure: failure, sink: .kinesis)
+        try await archive.storeRejected(Self.record(7), failure: failure, sink: SinkID(name: "kinesis", slot: 1))
         let files = try files()
         #expect(files.count == 1)
         let (path, text) = try #require(files.first)

@@ -1,8 +1,9 @@
+import KinesisAPI
 @testable import BackendVerification
 import GatewayConfig
-import Kafka
+import KafkaClient
 import KinesisAggregation
-import KinesisProducer
+import KinesisSink
 import LoadGenerator
 import Logging
 import Testing

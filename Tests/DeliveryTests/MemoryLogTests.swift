@@ -1,4 +1,5 @@
 import Delivery
+import GatewayLog
 import GatewayCore
 import Testing
 
@@ -54,7 +55,7 @@ struct MemoryLogTests {
     func registry() async {
         let registry = ConfirmationRegistry()
         let early = registry.register()
-        let receipt = Receipt.local(LogPosition(sequence: 1, segment: 0, offset: 0))
+        let receipt = Receipt.log(LogPosition(sequence: 1, segment: 0, offset: 0))
         registry.resolve(early, with: .accepted(receipt, attempts: 1))
         #expect(await registry.wait(for: early, timeout: .seconds(5)) == .accepted(receipt, attempts: 1))
 

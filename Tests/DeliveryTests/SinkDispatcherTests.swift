@@ -1,4 +1,5 @@
 import Delivery
+import GatewayLog
 import GatewayCore
 import Logging
 import Synchronization
@@ -15,7 +16,7 @@ struct SinkDispatcherTests {
     ) async throws {
         let dispatcher = SinkDispatcher(
             sink: sink, log: log, registry: registry, deadLetters: deadLetters,
-            backoff: RetryBackoff(initial: .milliseconds(2), maximum: .milliseconds(10)), tickInterval: .milliseconds(5), logger: logger
+            backoff: Backoff(initial: .milliseconds(2), maximum: .milliseconds(10)), tickInterval: .milliseconds(5), logger: logger
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await dispatcher.run() }
@@ -129,7 +130,7 @@ struct SinkDispatcherTests {
             let token = registry.register()
             let positions = try await log.append([makeEvent("c", token: token)])
             let confirmation = await registry.wait(for: token, timeout: .seconds(10))
-            #expect(confirmation == .accepted(.local(positions[0]), attempts: 1))
+            #expect(confirmation == .accepted(.log(positions[0]), attempts: 1))
             #expect(registry.waitingCount == 0)
         }
     }

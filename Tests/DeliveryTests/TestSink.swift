@@ -40,7 +40,7 @@ final class TestSink: Sink {
                 reporter.rejected(record, failure: DeliveryFailure(code: "rejected", message: "test rejects \(record.event.eventID)"))
                 continue
             }
-            reporter.accepted(record, receipt: .local(record.position), attempts: 1)
+            reporter.accepted(record, receipt: .log(record.position), attempts: 1)
             let immediate = state.withLock { state in
                 state.written.append(record.sequence)
                 if !state.releaseImmediately { state.held.append(record.sequence) }
@@ -100,9 +100,20 @@ final class TestDeadLetters: DeadLetterDestination {
     }
 }
 
+// Sink identities of the tests' own: Delivery knows no real sink.
+extension SinkID {
+    static let archive = SinkID(name: "archive", slot: 0, routeName: "local")
+    static let kinesis = SinkID(name: "kinesis", slot: 1)
+}
+
+extension Route {
+    static let local = Route(sink: .archive)
+    static func kinesis(stream: String) -> Route { Route(sink: .kinesis, destination: stream) }
+}
+
 func makeEvent(_ id: String, route: Route = .local, archived: Bool = true, token: UInt64 = 0) -> EventRecord {
     EventRecord(
         eventID: id, team: "t", app: "a", partitionKey: id, receivedAtMillis: 1_700_000_000_000, route: route,
-        isArchived: archived, waiterToken: token, envelope: Array("{\"v\":1,\"event_id\":\"\(id)\"}".utf8)
+        copies: archived && route.sink != .archive ? SinkSet([.archive]) : .empty, waiterToken: token, envelope: Array("{\"v\":1,\"event_id\":\"\(id)\"}".utf8)
     )
 }

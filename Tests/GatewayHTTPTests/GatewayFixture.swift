@@ -9,7 +9,7 @@ import Logging
 import NIOCore
 import Testing
 
-/// Builds the production application (the same `buildGateway` that `sluice serve` uses) over temporary directories,
+/// Builds the production application (the same `buildApplication` that `sluice serve` uses) over temporary directories,
 /// runs a test against it, shuts it down gracefully and returns what reached the archive.
 struct GatewayFixture {
     let directory: URL
@@ -36,7 +36,7 @@ struct GatewayFixture {
     func run(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws -> ArchiveContents {
         var logger = Logger(label: "sluice-test")
         logger.logLevel = .warning
-        let gateway = try buildGateway(configuration: configuration, logger: logger)
+        let gateway = try buildApplication(configuration: configuration, logger: logger)
         try await gateway.application.test(setup) { client in try await body(client) }
         return try ArchiveContents.read(archivePath)
     }

@@ -43,7 +43,7 @@ struct LoggingTests {
         let fixture = try GatewayFixture()
         let logs = CollectedLogs()
         let logger = Logger(label: "sluice-test") { _ in CollectedLogs.Handler(sink: logs) }
-        let gateway = try buildGateway(configuration: fixture.configuration, logger: logger)
+        let gateway = try buildApplication(configuration: fixture.configuration, logger: logger)
         try await gateway.application.test(.router) { client in
             let response = try await client.post(
                 "/v1/events", #"{"payload":1}"#, headers: [HTTPField.Name("X-Request-Id")!: "req-log-1"]

@@ -1,7 +1,7 @@
 import Foundation
 import GatewayConfig
 import GatewayCore
-import Kafka
+import KafkaClient
 import GatewayTesting
 import MetricsTestKit
 import Testing
@@ -245,7 +245,11 @@ import Testing
         // At least once: every record is in the topic, and its receipt names one of its copies.
         var receipts: Set<String> = []
         for (_, accepted) in snapshot.accepted {
-            if case .kafka(_, let partition, let offset)? = accepted.first?.receipt { receipts.insert("\(partition)/\(offset)") }
+            if let receipt = accepted.first?.receipt, receipt.key == "kafka", let partition = receipt.integer("partition"),
+                let offset = receipt.integer("offset")
+            {
+                receipts.insert("\(partition)/\(offset)")
+            }
         }
         let messages = try SinkTestEnvironment.readBack(broker: broker, topic: topic, expected: -1)
         #expect(messages.count >= 600)

@@ -1,6 +1,6 @@
 import AWSSigV4
 import Foundation
-import Kafka
+import KafkaClient
 import GatewayTesting
 import MSKIAMAuth
 import Testing

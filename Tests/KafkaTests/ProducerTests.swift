@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import Kafka
+import KafkaClient
 import GatewayTesting
 import Logging
 import Synchronization

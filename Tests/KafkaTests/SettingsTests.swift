@@ -1,7 +1,7 @@
 import AWSCredentials
 import AWSSigV4
 import GatewayConfig
-import Kafka
+import KafkaClient
 import KafkaSink
 import MSKIAMAuth
 import Testing

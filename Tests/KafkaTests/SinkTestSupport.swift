@@ -1,3 +1,4 @@
+import KafkaSink
 import Crypto
 import Foundation
 import GatewayCore
@@ -96,7 +97,7 @@ enum SinkTestEnvironment {
         let event = EventRecord(
             eventID: "event-\(sequence)", team: "team-\(sequence % 3)", app: "app-\(sequence % 5)",
             partitionKey: "key-\(sequence)", receivedAtMillis: 1_700_000_000_000 + Int64(sequence),
-            route: .kafka(topic: topic), isArchived: false, envelope: envelope)
+            route: .kafka(topic: topic), envelope: envelope)
         return SinkRecord(position: LogPosition(sequence: sequence, segment: 0, offset: Int(sequence) * 100), event: event)
     }
 

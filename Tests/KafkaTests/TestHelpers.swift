@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Kafka
+import KafkaClient
 import GatewayTesting
 import Logging
 import Synchronization

@@ -1,7 +1,16 @@
+import ArchiveSink
+import GatewayApp
 import GatewayConfig
 import GatewayCore
+import KafkaSink
+import KinesisSink
 import Routing
 import Testing
+
+extension RouteDecision {
+    /// Whether the archive gets the event: as its route, or as a copy.
+    var isArchived: Bool { route.sink == .archive || copies.contains(.archive) }
+}
 
 @Suite("Router")
 struct RouterTests {
@@ -24,7 +33,7 @@ struct RouterTests {
         return configuration
     }
 
-    let router = Router(configuration: bothBackends())
+    let router = makeRouter(configuration: bothBackends())
 
     func decide(_ team: String, _ app: String, payload: Int, record: Int? = nil, large: Bool = false) throws -> RouteDecision {
         try router.decide(
@@ -90,7 +99,7 @@ struct RouterTests {
 
     @Test("a small record over the Kinesis limit falls back to the stream's Kafka topic")
     func fallbackToKafka() throws {
-        let router = Router(configuration: Self.bothBackends(threshold: 5000))
+        let router = makeRouter(configuration: Self.bothBackends(threshold: 5000))
         let decision = try router.decide(
             stream: StreamReference(team: "rpp", app: "promo-clicks"), payloadBytes: 2_000_000, recordBytes: 2_000_200, largeMessage: false
         )
@@ -102,7 +111,7 @@ struct RouterTests {
         var configuration = Self.bothBackends()
         configuration.kinesis = nil
         configuration.kafka = nil
-        let router = Router(configuration: configuration)
+        let router = makeRouter(configuration: configuration)
         let decision = try router.decide(
             stream: StreamReference(team: "rpp", app: "promo-clicks"), payloadBytes: 10, recordBytes: 100, largeMessage: false
         )
@@ -119,7 +128,7 @@ struct RouterTests {
         let half = #expect(throws: RoutingError.self) { try router.stream(team: "rpp", app: nil) }
         #expect(half?.code == .missingStream)
 
-        let noDefault = Router(configuration: Configuration(streams: [StreamConfiguration(team: "a", app: "b")]))
+        let noDefault = makeRouter(configuration: Configuration(streams: [StreamConfiguration(team: "a", app: "b")]))
         let missing = #expect(throws: RoutingError.self) { try noDefault.stream(team: nil, app: nil) }
         #expect(missing?.code == .missingStream)
     }

@@ -1,0 +1,62 @@
+import ArchiveSink
+import GatewayConfig
+import GatewayCore
+import CoreMetrics
+
+extension SinkRegistration {
+    /// The local archive: always on (it is the embedded default route and the dead-letter destination).
+    static let archive = SinkRegistration(
+        id: .archive,
+        isConfigured: { _ in true },
+        problems: { configuration in
+            var problems: [String] = []
+            do throws(GatewayStartupError) {
+                _ = try archiveDirectory(from: configuration.archive.url)
+            } catch {
+                problems.append(error.message)
+            }
+            do {
+                _ = try PartitionTemplate(configuration.archive.partitionTemplate)
+            } catch {
+                problems.append("archive.partition_template: \(error)")
+            }
+            return problems
+        },
+        make: { wiring throws(GatewayStartupError) in
+            let sink = try makeArchiveSink(wiring.configuration.archive, metrics: wiring.metrics)
+            wiring.archiveDirectory = try archiveDirectory(from: wiring.configuration.archive.url)
+            return WiredSink(sink: sink, deadLetters: sink)
+        }
+    )
+}
+
+/// The archive sink for the `archive:` section.
+func makeArchiveSink(_ archive: ArchiveConfiguration, metrics: any MetricsFactory) throws(GatewayStartupError) -> ArchiveSink {
+    let template: PartitionTemplate
+    do {
+        template = try PartitionTemplate(archive.partitionTemplate)
+    } catch {
+        throw GatewayStartupError(message: "archive.partition_template: \(error)")
+    }
+    return ArchiveSink(
+        configuration: ArchiveSinkConfiguration(
+            directory: try archiveDirectory(from: archive.url),
+            bufferBytes: archive.bufferSizeMB.mebibytesClamped,
+            bufferInterval: archive.bufferIntervalSeconds.secondsClamped,
+            partitionTemplate: template,
+            errorPrefix: archive.errorPrefix,
+            compressionLevel: archive.compressionLevel
+        ),
+        metricsFactory: metrics
+    )
+}
+
+/// The local directory of a `file://` archive url (`file://./data/archive`, `file:///var/lib/sluice`).
+func archiveDirectory(from url: String) throws(GatewayStartupError) -> String {
+    guard url.hasPrefix("file://") else {
+        throw GatewayStartupError(message: "archive.url: only file:// archives are available in this version (got '\(url)')")
+    }
+    let path = String(url.dropFirst("file://".count))
+    guard !path.isEmpty else { throw GatewayStartupError(message: "archive.url: the file:// url names no directory") }
+    return path
+}

@@ -1,0 +1,51 @@
+import CoreMetrics
+import GatewayConfig
+import GatewayCore
+import GatewayLog
+import Logging
+import WriteAheadLog
+
+/// The log for `durability:`: the durable write-ahead log (`mode: disk`) or memory, with one cursor per sink.
+func makeEventLog(
+    configuration: Configuration, sinks: [SinkID], logger: Logger, metrics: any MetricsFactory
+) throws(GatewayStartupError) -> any EventLog {
+    let durability = configuration.durability
+    let maxBytes = durability.maxDiskMB.mebibytesClamped
+    switch durability.mode {
+    case .memory:
+        return MemoryLog(sinks: sinks, maxBytes: maxBytes)
+    case .disk:
+        var walConfiguration = WALConfiguration(directory: durability.directory, cursorNames: sinks.map(\.name))
+        walConfiguration.segmentSizeBytes = durability.segmentSizeMB.mebibytesClamped
+        walConfiguration.maxDiskBytes = maxBytes
+        walConfiguration.fsync =
+            switch durability.fsync {
+            case .always: .always
+            case .interval: .interval(.milliseconds(durability.fsyncIntervalMs))
+            case .never: .never
+            }
+        let wal: WriteAheadLog
+        do {
+            wal = try WriteAheadLog.open(walConfiguration)
+        } catch {
+            throw GatewayStartupError(message: "durability.dir: cannot open the write-ahead log: \(error)")
+        }
+        let recovery = wal.recovery
+        if recovery.truncatedBytes > 0 {
+            logger.warning(
+                "write-ahead log recovery truncated a damaged tail",
+                metadata: [
+                    LoggingKeys.truncatedBytes: "\(recovery.truncatedBytes)",
+                    LoggingKeys.segment: "\(recovery.truncatedSegment.map(String.init) ?? "-")",
+                    LoggingKeys.reason: "\(recovery.reason ?? "-")",
+                ]
+            )
+        }
+        logger.info(
+            "write-ahead log opened",
+            metadata: [LoggingKeys.recordsRecovered: "\(recovery.recordsRecovered)", LoggingKeys.path: "\(walConfiguration.directory)"]
+        )
+        Counter(label: "sluice_log_recovery_truncated_bytes_total", factory: metrics).increment(by: recovery.truncatedBytes)
+        return WriteAheadEventLog(wal: wal, maxBytes: maxBytes, sinks: SinkTable(sinks))
+    }
+}

@@ -1,0 +1,99 @@
+public import Delivery
+public import GatewayLog
+public import GatewayCore
+public import GatewayConfig
+public import Hummingbird
+public import Prometheus
+public import Routing
+import CoreMetrics
+public import HummingbirdCore
+import NIOCore
+
+/// Builds the gateway's HTTP router: the events endpoints under `/v1`, and `/health`, `/ready`, `/metrics`.
+public enum HTTPAPI {
+    /// Everything the HTTP layer talks to.
+    public struct Dependencies: Sendable {
+        public var configuration: Configuration
+        public var router: Routing.Router
+        public var log: any EventLog
+        public var registry: ConfirmationRegistry
+        public var dispatchers: [SinkDispatcher]
+        public var prometheus: PrometheusCollectorRegistry
+        /// Whether a backend is saturated (new events for it get 503 + `Retry-After`).
+        public var isSaturated: @Sendable (SinkID) -> Bool = { _ in false }
+
+        public init(
+            configuration: Configuration, router: Routing.Router, log: any EventLog, registry: ConfirmationRegistry,
+            dispatchers: [SinkDispatcher], prometheus: PrometheusCollectorRegistry,
+            isSaturated: @escaping @Sendable (SinkID) -> Bool = { _ in false }
+        ) {
+            self.isSaturated = isSaturated
+            self.configuration = configuration
+            self.router = router
+            self.log = log
+            self.registry = registry
+            self.dispatchers = dispatchers
+            self.prometheus = prometheus
+        }
+    }
+
+    /// The router with every route and middleware.
+    public static func makeRouter(_ dependencies: Dependencies) -> Hummingbird.Router<IngestRequestContext> {
+        let factory = PrometheusMetricsFactory(registry: dependencies.prometheus)
+        let server = dependencies.configuration.server
+        let router = Hummingbird.Router(context: IngestRequestContext.self)
+        router.middlewares.add(RequestTimingMiddleware(metrics: HTTPMetrics(factory: factory)))
+        let ingestor = EventIngestor(
+            router: dependencies.router, maxDepth: server.maxJSONDepth, metrics: IngestMetrics(factory: factory),
+            isSaturated: dependencies.isSaturated
+        )
+        EventsController(
+            ingestor: ingestor,
+            log: dependencies.log,
+            registry: dependencies.registry,
+            maxBodyBytes: server.maxBodyKB.multipliedClamped(by: 1024),
+            maxBatchEvents: server.maxBatchEvents,
+            confirmedTimeout: .milliseconds(server.confirmedTimeoutMs)
+        ).addRoutes(to: router.group("v1"))
+        OperationsController(
+            log: dependencies.log,
+            dispatchers: dependencies.dispatchers,
+            registry: dependencies.registry,
+            prometheus: dependencies.prometheus,
+            gauges: OperationsGauges(factory: factory, sinks: dependencies.dispatchers.map(\.sinkID))
+        ).addRoutes(to: router)
+        return router
+    }
+
+    /// The HTTP/1.1 server with the edge in front of every request: ``EdgeGuard`` on each connection (limits,
+    /// deadlines, the keep-alive idle timeout) and NIO's decoder limits just above the edge's own (so the edge
+    /// answers first, with problem+json).
+    public static func makeServer(
+        _ limits: EdgeLimits, counters: EdgeCounters = EdgeCounters(), metrics: EdgeMetrics? = nil
+    ) -> HTTPServerBuilder {
+        let headerSection = limits.maxHeaderBytes.addingClamped(limits.maxURIBytes).addingClamped(8192)
+        let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
+            maxHeaderFieldSize: headerSection, maxHeaderListSize: headerSection,
+            maxHeaderFieldCount: limits.maxHeaderCount.addingClamped(16)
+        )
+        return .http1(
+            configuration: HTTP1Channel.Configuration(
+                additionalChannelHandlers: [EdgeGuard(limits: limits, counters: counters, metrics: metrics)],
+                // The edge owns the keep-alive idle timeout (it sees raw bytes; Hummingbird's handler does not).
+                idleTimeout: nil,
+                httpDecoderConfiguration: decoder
+            )
+        )
+    }
+
+    /// The benchmark ceiling: the same server and middleware, with `POST /v1/events` answering 202 without reading
+    /// the body. Used by `sluice serve --ceiling` to measure what the HTTP stack alone costs.
+    public static func makeCeilingRouter(prometheus: PrometheusCollectorRegistry) -> Hummingbird.Router<IngestRequestContext> {
+        let router = Hummingbird.Router(context: IngestRequestContext.self)
+        router.middlewares.add(RequestTimingMiddleware(metrics: HTTPMetrics(factory: PrometheusMetricsFactory(registry: prometheus))))
+        router.post("v1/events") { _, _ in
+            EventsController.json("{}", status: .accepted)
+        }
+        return router
+    }
+}
