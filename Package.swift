@@ -129,13 +129,14 @@ let package = Package(
             path: "Sources/Sinks/ArchiveSink",
             swiftSettings: swiftSettings
         ),
-        // The Kinesis sink (KPL-grade): shard map, aggregation, collection, per-shard limits, retries, TTL, receipts.
+        // The Kinesis sink (KPL-grade): shard map, aggregation, request building, per-shard limits, retry logic, TTL, receipts.
         .target(
             name: "KinesisSink",
             dependencies: [
                 "GatewayCore", "Delivery", "AWSJSONClient", "KinesisAPI", "KinesisAggregation",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -148,7 +149,7 @@ let package = Package(
         .target(
             name: "KafkaSink",
             dependencies: [
-                "GatewayCore", "GatewayConfig", "Delivery", "KafkaClient", "MSKIAMAuth", "AWSCredentials", "AWSSigV4",
+                "GatewayCore", "Delivery", "KafkaClient", "MSKIAMAuth", "AWSCredentials",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -212,8 +213,14 @@ let package = Package(
             path: "Sources/AWS/KinesisAPI",
             swiftSettings: swiftSettings
         ),
-        // Amazon MSK IAM authentication tokens (SigV4-presigned kafka-cluster:Connect), pure.
-        .target(name: "MSKIAMAuth", dependencies: ["AWSSigV4"], path: "Sources/AWS/MSKIAMAuth", swiftSettings: swiftSettings),
+        // Amazon MSK IAM authentication: the token builder (SigV4-presigned kafka-cluster:Connect, pure) and the one
+        // token provider (credential refresh, librdkafka's OAUTHBEARER hook), shared by the Kafka sink and `verify`.
+        .target(
+            name: "MSKIAMAuth",
+            dependencies: ["AWSSigV4", "AWSCredentials", "KafkaClient", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/AWS/MSKIAMAuth",
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Kafka client (the only code that touches librdkafka)
 
@@ -231,30 +238,40 @@ let package = Package(
 
         // MARK: Tools: `sluice bench` and `sluice verify`
 
-        // `sluice bench` (load generator, HDR histograms, SVG plots) and the local-archive side of `sluice verify`.
+        // `sluice bench`: the load generator (closed and open loop, HDR histograms, JSON reports, SVG plots).
         .target(
             name: "LoadGenerator",
             dependencies: [
-                "GatewayCore",
+                "GatewayCore", "EnvelopeScanner",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             path: "Sources/Tools/LoadGenerator",
             swiftSettings: swiftSettings
         ),
-        // `sluice verify --kinesis/--kafka`: reading a stream or topic back as a delivery audit source.
+        // The one reader of the local archive's layout (GZIP NDJSON files, every member's CRC-32 and length checked),
+        // used by `sluice verify` and by the tests. A module of its own (not part of ArchiveSink, which only writes)
+        // so that neither the verifier nor test support depends on a sink.
         .target(
-            name: "BackendVerification",
+            name: "ArchiveReading",
             dependencies: [
-                "AWSCredentials", "AWSJSONClient", "GatewayConfig", "KafkaClient", "KafkaSink", "KinesisAggregation",
-                "KinesisAPI", "LoadGenerator",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Sources/Tools/ArchiveReading",
+            swiftSettings: swiftSettings
+        ),
+        // `sluice verify`: the delivery audit and its sources (the local archive, Kinesis streams, Kafka topics).
+        // Depends on no sink: connections are built by the command line with the factories `serve` uses.
+        .target(
+            name: "Verification",
+            dependencies: [
+                "ArchiveReading", "EnvelopeScanner", "AWSJSONClient", "KafkaClient", "KinesisAggregation", "KinesisAPI",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Sources/Tools/BackendVerification",
+            path: "Sources/Tools/Verification",
             swiftSettings: swiftSettings
         ),
 
@@ -265,11 +282,12 @@ let package = Package(
             name: "GatewayApp",
             dependencies: [
                 "GatewayCore", "GatewayConfig", "GatewayHTTP", "Routing", "GatewayLog", "WriteAheadLog", "Delivery",
-                "ArchiveSink", "KinesisSink", "KafkaSink", "AWSCredentials", "AWSJSONClient", "KinesisAPI",
+                "ArchiveSink", "KinesisSink", "KafkaSink", "KafkaClient", "MSKIAMAuth", "AWSCredentials", "AWSJSONClient", "KinesisAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -280,7 +298,8 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "BackendVerification", "GatewayApp", "GatewayConfig", "GatewayCore", "KinesisAPI", "LoadGenerator",
+                "Verification", "GatewayApp", "GatewayConfig", "GatewayCore", "KinesisAPI", "LoadGenerator",
+                "AWSCredentials", "KafkaClient", "MSKIAMAuth",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -297,6 +316,14 @@ let package = Package(
             name: "kafka-bench",
             dependencies: ["KafkaClient", "GatewayTesting", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/kafka-bench",
+            swiftSettings: swiftSettings
+        ),
+        // `bare-hummingbird`: a Hummingbird 2 server that collects the body and answers 202, nothing else (the
+        // comparison of the embedded-path benchmark).
+        .executableTarget(
+            name: "bare-hummingbird",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/bare-hummingbird",
             swiftSettings: swiftSettings
         ),
         // `wal-bench`: the write-ahead log on its own (appends/s with N concurrent appenders; docs/write-ahead-log.md).
@@ -320,10 +347,26 @@ let package = Package(
         .target(
             name: "GatewayTesting",
             dependencies: [
+                "ArchiveReading", "GatewayCore",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Sources/Testing/GatewayTesting",
+            swiftSettings: swiftSettings
+        ),
+        // The sink compliance suite every sink's tests run (acknowledged on success, never released on failure, retry
+        // classification, metrics, graceful-shutdown flush, backpressure), under a real dispatcher over a memory log.
+        .target(
+            name: "SinkTesting",
+            dependencies: [
+                "GatewayCore", "GatewayLog", "Delivery",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Testing/SinkTesting",
             swiftSettings: swiftSettings
         ),
 
@@ -343,7 +386,9 @@ let package = Package(
             name: "KinesisSinkTests",
             dependencies: [
                 "KinesisSink", "KinesisAPI", "AWSJSONClient", "AWSCredentials", "AWSSigV4", "KinesisAggregation", "GatewayCore",
+                "Delivery",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -366,8 +411,9 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: [
-                "KafkaSink", "KafkaClient", "GatewayTesting", "GatewayCore", "GatewayConfig", "AWSCredentials", "AWSSigV4",
-                "MSKIAMAuth",
+                "KafkaSink", "KafkaClient", "GatewayTesting", "GatewayCore", "GatewayConfig", "GatewayApp", "Delivery",
+                "AWSCredentials", "AWSSigV4", "MSKIAMAuth",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -379,7 +425,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MSKIAMAuthTests",
-            dependencies: ["MSKIAMAuth", "AWSSigV4", "GatewayTesting"],
+            dependencies: ["MSKIAMAuth", "AWSSigV4", "AWSCredentials", "KafkaClient", "GatewayTesting", .product(name: "Logging", package: "swift-log")],
             exclude: ["msk_token.py"],
             swiftSettings: swiftSettings
         ),
@@ -388,22 +434,25 @@ let package = Package(
         .testTarget(name: "EnvelopeScannerTests", dependencies: ["EnvelopeScanner", "GatewayTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LoadGeneratorTests",
-            dependencies: ["LoadGenerator", .product(name: "CompressNIO", package: "compress-nio"), .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["LoadGenerator"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "BackendVerificationTests",
+            name: "VerificationTests",
             dependencies: [
-                "BackendVerification", "GatewayConfig", "KafkaClient", "KinesisAggregation", "KinesisAPI", "KinesisSink", "LoadGenerator",
+                "Verification", "ArchiveReading", "EnvelopeScanner", "GatewayApp", "GatewayConfig", "GatewayTesting", "KafkaClient",
+                "KinesisAggregation", "KinesisAPI",
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "DeliveryTests",
             dependencies: [
-                "Delivery", "GatewayLog", "GatewayCore",
+                "Delivery", "GatewayLog", "GatewayCore", "GatewayTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -417,7 +466,7 @@ let package = Package(
         .testTarget(
             name: "ArchiveSinkTests",
             dependencies: [
-                "ArchiveSink", "GatewayCore",
+                "ArchiveSink", "GatewayCore", "Delivery", "GatewayTesting",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -446,6 +495,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["kinesis_peer.py"],
+            swiftSettings: swiftSettings
+        ),
+        // Every sink against the compliance suite: the archive on a directory, Kinesis on moto, Kafka on Tansu.
+        .testTarget(
+            name: "SinkComplianceTests",
+            dependencies: [
+                "SinkTesting", "GatewayCore", "GatewayTesting", "Delivery", "ArchiveSink", "KinesisSink", "KinesisAPI",
+                "KinesisAggregation", "AWSJSONClient", "AWSCredentials", "AWSSigV4", "KafkaSink", "KafkaClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -27,4 +27,9 @@ public enum LoggingKeys {
     public static let reason = "sluice.reason"
     public static let truncatedBytes = "sluice.truncated_bytes"
     public static let recordsRecovered = "sluice.records_recovered"
+    public static let librdkafkaVersion = "sluice.librdkafka"
+    public static let bootstrapServers = "sluice.bootstrap_servers"
+    public static let usesMSKIAM = "sluice.msk_iam"
+    public static let pendingRecords = "sluice.pending_records"
+    public static let stuckFor = "sluice.stuck_for"
 }

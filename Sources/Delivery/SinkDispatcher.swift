@@ -1,7 +1,7 @@
-public import GatewayCore
-public import Logging
 public import CoreMetrics
+public import GatewayCore
 public import GatewayLog
+public import Logging
 import Metrics
 public import ServiceLifecycle
 import Synchronization
@@ -20,6 +20,8 @@ import Synchronization
 /// - Records a sink rejects for good are stored in the dead-letter destination (the archive's error prefix), then released.
 /// - Confirmed requests get the primary sink's receipt (or rejection) through the ``ConfirmationRegistry``.
 /// - On graceful shutdown it drains what the log holds (unless the sink is failing), flushes the sink and returns.
+/// - Time comes from the injected clock: the tick timer, the idle wait for records and every backoff sleep, so tests
+///   drive them with a `ManualClock`.
 public final class SinkDispatcher: Service, Sendable {
     struct State {
         var watermark: UInt64?
@@ -44,6 +46,7 @@ public final class SinkDispatcher: Service, Sendable {
     private let deadLetters: (any DeadLetterDestination)?
     private let backoff: Backoff
     private let tickInterval: Duration
+    private let clock: any Clock<Duration>
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -52,6 +55,10 @@ public final class SinkDispatcher: Service, Sendable {
     private let rejectedCounter: Counter
 
     /// Creates a dispatcher for `sink` over `log`.
+    /// - Parameters:
+    ///   - backoff: the waits after a failure before redelivering.
+    ///   - tickInterval: how often ``Sink/tick(reporter:)`` runs.
+    ///   - clock: where the tick timer and the backoff sleeps run (`ContinuousClock` in production).
     public init(
         sink: any Sink,
         log: any EventLog,
@@ -59,6 +66,7 @@ public final class SinkDispatcher: Service, Sendable {
         deadLetters: (any DeadLetterDestination)?,
         backoff: Backoff = Backoff(),
         tickInterval: Duration = .milliseconds(100),
+        clock: any Clock<Duration> = ContinuousClock(),
         logger: Logger,
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
@@ -68,6 +76,7 @@ public final class SinkDispatcher: Service, Sendable {
         self.deadLetters = deadLetters
         self.backoff = backoff
         self.tickInterval = tickInterval
+        self.clock = clock
         var logger = logger
         logger[metadataKey: LoggingKeys.sink] = "\(sink.id)"
         self.logger = logger
@@ -93,7 +102,7 @@ public final class SinkDispatcher: Service, Sendable {
         }
         let reporter = makeReporter()
         await withGracefulShutdownHandler {
-            await loop(reader: reader, reporter: reporter)
+            await loop(reader: reader, reporter: reporter, clock: clock)
         } onGracefulShutdown: {
             self.state.withLock { $0.isShuttingDown = true }
         }
@@ -145,9 +154,8 @@ public final class SinkDispatcher: Service, Sendable {
         case failed(EventLogError)
     }
 
-    private func loop(reader: any EventLogReader, reporter: SinkReporter) async {
-        let clock = ContinuousClock()
-        var nextTick = clock.now + tickInterval
+    private func loop<C: Clock>(reader: any EventLogReader, reporter: SinkReporter, clock: C) async where C.Duration == Duration {
+        var nextTick = clock.now.advanced(by: tickInterval)
         var isProbing = false
         var generator = SystemRandomNumberGenerator()
 
@@ -164,10 +172,10 @@ public final class SinkDispatcher: Service, Sendable {
                 failures.increment()
                 logger.warning(
                     "sink lost its unreleased records; redelivering from the log",
-                    metadata: [LoggingKeys.error: "\(failure)", "sluice.attempt": "\(attempt)"]
+                    metadata: [LoggingKeys.error: "\(failure)", LoggingKeys.attempt: "\(attempt)"]
                 )
                 if stopping { return }
-                try? await Task.sleep(for: backoff.delay(attempt: attempt, using: &generator))
+                try? await clock.sleep(for: backoff.delay(attempt: attempt, using: &generator))
                 if let watermark {
                     do {
                         try reader.seek(to: watermark)
@@ -189,7 +197,10 @@ public final class SinkDispatcher: Service, Sendable {
 
             if unreleased < Self.maxUnreleased {
                 // Records already waiting are read directly; only an idle reader needs the timed wait (a task group).
-                let result = isBehind && !stopping ? await next(from: reader) : await next(from: reader, until: stopping ? clock.now + .milliseconds(50) : nextTick)
+                let result =
+                    isBehind && !stopping
+                    ? await next(from: reader)
+                    : await next(from: reader, until: stopping ? clock.now.advanced(by: .milliseconds(50)) : nextTick, clock: clock)
                 switch result {
                 case .records(let records) where !records.isEmpty:
                     await deliver(records, reporter: reporter)
@@ -212,14 +223,14 @@ public final class SinkDispatcher: Service, Sendable {
                 case .failed(let error):
                     state.withLock { $0.problem = "reading the log failed: \(error)" }
                     logger.error("reading the log failed", metadata: [LoggingKeys.error: "\(error)"])
-                    try? await Task.sleep(for: backoff.delay(attempt: 1, using: &generator))
+                    try? await clock.sleep(for: backoff.delay(attempt: 1, using: &generator))
                 }
             } else {
-                try? await Task.sleep(until: nextTick)
+                try? await clock.sleep(until: nextTick, tolerance: nil)
             }
             if clock.now >= nextTick {
                 await sink.tick(reporter: reporter)
-                nextTick = clock.now + tickInterval
+                nextTick = clock.now.advanced(by: tickInterval)
             }
         }
     }
@@ -234,7 +245,7 @@ public final class SinkDispatcher: Service, Sendable {
     }
 
     /// Waits for records until `deadline`; returns what the reader produced even if it raced the deadline.
-    private func next(from reader: any EventLogReader, until deadline: ContinuousClock.Instant) async -> ReadResult {
+    private func next<C: Clock>(from reader: any EventLogReader, until deadline: C.Instant, clock: C) async -> ReadResult {
         await withTaskGroup(of: ReadResult?.self) { group in
             group.addTask {
                 do throws(EventLogError) {
@@ -244,7 +255,7 @@ public final class SinkDispatcher: Service, Sendable {
                 }
             }
             group.addTask {
-                try? await Task.sleep(until: deadline)
+                try? await clock.sleep(until: deadline, tolerance: nil)
                 return nil
             }
             var result = ReadResult.records([])
@@ -261,7 +272,7 @@ public final class SinkDispatcher: Service, Sendable {
     }
 
     private func deliver(_ records: [SinkRecord], reporter: SinkReporter) async {
-                let (mine, passedOver): ([SinkRecord], [UInt64]) = state.withLock { state in
+        let (mine, passedOver): ([SinkRecord], [UInt64]) = state.withLock { state in
             if state.watermark == nil { state.watermark = records.first?.sequence }
             let watermark = state.watermark ?? 0
             var mine: [SinkRecord] = []

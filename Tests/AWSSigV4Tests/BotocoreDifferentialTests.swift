@@ -165,27 +165,17 @@ struct BotocoreDifferentialTests {
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
         let input = tmp.appendingPathComponent("in.json")
-        let errors = tmp.appendingPathComponent("err.txt")
         try JSONEncoder().encode(cases).write(to: input)
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
 
         // AWSSIGV4_PYTHON may name another interpreter (default: python3 on PATH).
         let python = ProcessInfo.processInfo.environment["AWSSIGV4_PYTHON"] ?? "python3"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, script.path]
-        process.standardInput = try FileHandle(forReadingFrom: input)
-        process.standardError = try FileHandle(forWritingTo: errors)
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let stderr = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
+        let completion = try TestProcess.run(TestProcess.Command(python, [script.path]), input: try Data(contentsOf: input))
+        let data = completion.outputData
+        let stderr = completion.errors
+        guard completion.status == 0 else {
             throw ReferenceUnavailable(
                 message: """
-                    botocore reference signer failed (exit \(process.terminationStatus)). This test needs \
+                    botocore reference signer failed (exit \(completion.status ?? -1)). This test needs \
                     python3 with botocore >= 1.30 ('python3 -m pip install botocore'); it is not skipped. \
                     Interpreter: \(python). Script: \(script.path). stderr: \(stderr)
                     """)

@@ -1,6 +1,7 @@
-@testable import ArchiveSink
 import Foundation
 import Testing
+
+@testable import ArchiveSink
 
 /// The publishing step's durability checks: a directory sync that fails is an error, never ignored.
 @Suite("Archive file writer")

@@ -1,7 +1,9 @@
 import ArchiveSink
 import CompressNIO
+import Delivery
 import Foundation
 import GatewayCore
+import GatewayTesting
 import NIOCore
 import Synchronization
 import Testing
@@ -32,13 +34,15 @@ struct ArchiveSinkTests {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("archive-\(UUID().uuidString)")
     }
 
-    func sink(bufferBytes: Int = 1 << 20, interval: Duration = .seconds(60)) throws -> ArchiveSink {
-        ArchiveSink(
-            configuration: ArchiveSinkConfiguration(
-                directory: root.path, bufferBytes: bufferBytes, bufferInterval: interval,
-                partitionTemplate: try PartitionTemplate("team={team}/app={app}/dt={yyyy}-{MM}-{dd}/hour={HH}/")
-            )
+    func configuration(bufferBytes: Int = 1 << 20, interval: Duration = .seconds(60)) throws -> ArchiveSinkConfiguration {
+        ArchiveSinkConfiguration(
+            directory: root.path, bufferBytes: bufferBytes, bufferInterval: interval,
+            partitionTemplate: try PartitionTemplate("team={team}/app={app}/dt={yyyy}-{MM}-{dd}/hour={HH}/")
         )
+    }
+
+    func sink(bufferBytes: Int = 1 << 20, interval: Duration = .seconds(60)) throws -> ArchiveSink<ContinuousClock> {
+        ArchiveSink(configuration: try configuration(bufferBytes: bufferBytes, interval: interval))
     }
 
     static func record(_ sequence: UInt64, team: String = "web", app: String = "clicks", millis: Int64 = 1_763_780_400_000) -> SinkRecord {
@@ -80,25 +84,88 @@ struct ArchiveSinkTests {
         let files = try files()
         #expect(files.count == 3)
         let byDirectory = Dictionary(grouping: files, by: { String($0.key[..<($0.key.lastIndex(of: "/") ?? $0.key.endIndex)]) })
-        #expect(Set(byDirectory.keys) == [
-            "team=web/app=clicks/dt=2025-11-22/hour=03", "team=web/app=views/dt=2025-11-22/hour=03",
-            "team=web/app=clicks/dt=2025-11-22/hour=04",
-        ])
+        #expect(
+            Set(byDirectory.keys) == [
+                "team=web/app=clicks/dt=2025-11-22/hour=03", "team=web/app=views/dt=2025-11-22/hour=03",
+                "team=web/app=clicks/dt=2025-11-22/hour=04",
+            ])
         let clicks = try #require(byDirectory["team=web/app=clicks/dt=2025-11-22/hour=03"]?.first?.value)
         #expect(clicks == "{\"v\":1,\"event_id\":\"e0\",\"payload\":{\"n\":0}}\n{\"v\":1,\"event_id\":\"e2\",\"payload\":{\"n\":2}}\n")
         #expect(files.keys.allSatisfy { $0.hasSuffix(".ndjson.gz") && $0.contains("/sluice-") })
         #expect(archive.bufferedBytes == 0)
     }
 
-    @Test("a buffer is published once it reaches the size limit")
+    @Test("a buffer is published once the next record would take it past the size limit; no file is larger")
     func sizeTrigger() async throws {
+        // Each line is 42 bytes: four fit in 200, the fifth does not.
         let archive = try sink(bufferBytes: 200)
         let reports = Reports()
         await archive.write((0..<3).map { Self.record($0) }, reporter: reports.reporter)
         #expect(reports.released.withLock { $0 }.isEmpty)
         await archive.write((3..<6).map { Self.record($0) }, reporter: reports.reporter)
-        #expect(reports.released.withLock { $0 } == [0, 1, 2, 3, 4, 5])
+        #expect(reports.released.withLock { $0 } == [0, 1, 2, 3])
         #expect(try files().count == 1)
+        #expect(archive.bufferedBytes == 84)
+        await archive.flush(reporter: reports.reporter)
+        #expect(reports.released.withLock { $0 } == [0, 1, 2, 3, 4, 5])
+        let files = try files()
+        #expect(files.count == 2)
+        #expect(files.values.map(\.utf8.count).sorted() == [84, 168])
+    }
+
+    @Test("a record larger than the size limit is published in a file of its own")
+    func oversizeRecord() async throws {
+        let archive = try sink(bufferBytes: 50)
+        let reports = Reports()
+        await archive.write([Self.record(0), Self.record(1)], reporter: reports.reporter)
+        // 42 bytes fit; the second does not, so the first closes; 42 + 42 > 50 for the second as well.
+        #expect(reports.released.withLock { $0 } == [0])
+        let big = SinkRecord(
+            position: LogPosition(sequence: 2, segment: 0, offset: 200),
+            event: EventRecord(
+                eventID: "big", team: "web", app: "clicks", partitionKey: "k", receivedAtMillis: 1_763_780_400_000, route: .local,
+                envelope: Array("{\"v\":1,\"event_id\":\"big\",\"payload\":\"\(String(repeating: "x", count: 100))\"}".utf8)
+            )
+        )
+        await archive.write([big], reporter: reports.reporter)
+        #expect(reports.released.withLock { $0 } == [0, 1, 2])
+        #expect(try files().count == 3)
+        #expect(archive.bufferedBytes == 0)
+    }
+
+    @Test("a buffer's age is measured on the injected clock: published by the first tick at its interval, not before")
+    func intervalOnManualClock() async throws {
+        let clock = ManualClock()
+        let archive = ArchiveSink(configuration: try configuration(interval: .seconds(60)), clock: clock)
+        let reports = Reports()
+        await archive.write([Self.record(0)], reporter: reports.reporter)
+        await archive.tick(reporter: reports.reporter)
+        clock.advance(by: .seconds(30))
+        await archive.write([Self.record(1)], reporter: reports.reporter)
+        clock.advance(by: .milliseconds(29_999))
+        await archive.tick(reporter: reports.reporter)
+        #expect(reports.released.withLock { $0 }.isEmpty)
+        clock.advance(by: .milliseconds(1))
+        await archive.tick(reporter: reports.reporter)
+        // The partition's buffer opened with record 0: both go out together, in one file.
+        #expect(reports.released.withLock { $0 } == [0, 1])
+        #expect(try files().count == 1)
+        #expect(archive.bufferedBytes == 0)
+    }
+
+    @Test("past the total buffer bound the largest partitions are published early")
+    func totalBufferBound() async throws {
+        var configuration = try configuration()
+        configuration.maxBufferedBytes = 200
+        let archive = ArchiveSink(configuration: configuration)
+        let reports = Reports()
+        // Three lines for clicks (126 bytes), one for views (42): 168, under the bound.
+        await archive.write([Self.record(0), Self.record(1), Self.record(2), Self.record(3, app: "views")], reporter: reports.reporter)
+        #expect(reports.released.withLock { $0 }.isEmpty)
+        // One more clicks line: 210 > 200, so clicks (the largest) goes out until at most half the bound is held.
+        await archive.write([Self.record(4)], reporter: reports.reporter)
+        #expect(reports.released.withLock { $0 } == [0, 1, 2, 4])
+        #expect(archive.bufferedBytes == 42)
     }
 
     @Test("a buffer is published by a tick once it is older than the interval")
@@ -121,6 +188,9 @@ struct ArchiveSinkTests {
         await archive.write([Self.record(0), Self.record(1)], reporter: reports.reporter)
         await archive.flush(reporter: reports.reporter)
         #expect(reports.lost.withLock { $0.count } == 1)
+        // ENOTDIR needs an operator: one attempt, no retry in place.
+        #expect(reports.lost.withLock { $0.first?.attempts.count } == 1)
+        #expect(reports.lost.withLock { $0.first?.code } == "errno_\(ENOTDIR)")
         #expect(reports.released.withLock { $0 }.isEmpty)
         #expect(archive.bufferedBytes == 0)
 

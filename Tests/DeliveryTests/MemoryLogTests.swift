@@ -1,6 +1,6 @@
 import Delivery
-import GatewayLog
 import GatewayCore
+import GatewayLog
 import Testing
 
 @Suite("Memory log and confirmations", .timeLimit(.minutes(3)))

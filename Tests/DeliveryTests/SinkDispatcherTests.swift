@@ -1,6 +1,7 @@
 import Delivery
-import GatewayLog
 import GatewayCore
+import GatewayLog
+import GatewayTesting
 import Logging
 import Synchronization
 import Testing
@@ -118,6 +119,75 @@ struct SinkDispatcherTests {
             await waitFor(sink) { if case .wrote(let s) = $0 { return s.contains(3) } else { return false } }
             #expect(deadLetters.stored.withLock { $0.map(\.0) } == ["bad"])
             #expect(log.stats.cursors[.archive] == 4)
+        }
+    }
+
+    @Test("the tick timer runs on the injected clock: one tick per interval, none before it elapses")
+    func tickCadenceOnManualClock() async throws {
+        let clock = ManualClock()
+        let sink = TestSink()
+        let log = MemoryLog(sinks: [.archive], maxBytes: 1 << 20)
+        let dispatcher = SinkDispatcher(
+            sink: sink, log: log, registry: ConfirmationRegistry(), deadLetters: nil, tickInterval: .seconds(1), clock: clock,
+            logger: logger
+        )
+        var events = sink.events.makeAsyncIterator()
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await dispatcher.run() }
+            for tick in 1...3 {
+                // The idle dispatcher waits for records until the next tick, on the manual clock.
+                await clock.waitForSleepers(1)
+                #expect(clock.deadlines == [ManualClock.Instant(offset: .seconds(tick))])
+                clock.advance(by: .milliseconds(999))
+                #expect(sink.ticks == tick - 1)
+                clock.advance(by: .milliseconds(1))
+                while let event = await events.next() {
+                    if case .ticked = event { break }
+                }
+                #expect(sink.ticks == tick)
+            }
+            group.cancelAll()
+        }
+    }
+
+    @Test("after a loss the dispatcher waits its backoff on the injected clock before redelivering")
+    func backoffOnManualClock() async throws {
+        let clock = ManualClock()
+        let sink = TestSink(releaseImmediately: false)
+        let log = MemoryLog(sinks: [.archive], maxBytes: 1 << 20)
+        let dispatcher = SinkDispatcher(
+            sink: sink, log: log, registry: ConfirmationRegistry(), deadLetters: nil,
+            backoff: Backoff(initial: .seconds(30), maximum: .seconds(30)), tickInterval: .seconds(1), clock: clock, logger: logger
+        )
+        var events = sink.events.makeAsyncIterator()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await dispatcher.run() }
+            _ = try await log.append((0..<3).map { makeEvent("e\($0)") })
+            while let event = await events.next() {
+                if case .wrote(let sequences) = event, sequences.contains(2) { break }
+            }
+            // Idle, waiting for records until the first tick; the loss is seen once that wait ends.
+            await clock.waitForSleepers(1)
+            #expect(clock.deadlines == [ManualClock.Instant(offset: .seconds(1))])
+            sink.loseHeld()
+            clock.advance(by: .seconds(1))
+            while let event = await events.next() {
+                if case .ticked = event { break }
+            }
+            await clock.waitForSleepers(1)
+            let wait = try #require(clock.deadlines.first).offset - clock.now.offset
+            #expect(wait >= .seconds(15) && wait <= .seconds(30))
+            #expect(dispatcher.problem != nil)
+            clock.advance(by: wait - .milliseconds(1))
+            #expect(sink.written == [0, 1, 2])
+            clock.advance(by: .milliseconds(1))
+            // Redelivered from the watermark, then probed with a flush that heals the sink.
+            while let event = await events.next() {
+                if case .flushed = event { break }
+            }
+            #expect(sink.written == [0, 1, 2, 0, 1, 2])
+            #expect(dispatcher.problem == nil)
+            group.cancelAll()
         }
     }
 

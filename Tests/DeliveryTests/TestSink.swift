@@ -8,6 +8,7 @@ final class TestSink: Sink {
         case wrote([UInt64])
         case flushed
         case lost
+        case ticked
     }
 
     struct State {
@@ -16,6 +17,7 @@ final class TestSink: Sink {
         var failNextFlushes = 0
         var rejectEventIDs: Set<String> = []
         var releaseImmediately = true
+        var ticks = 0
         var reporter: SinkReporter?
     }
 
@@ -52,7 +54,12 @@ final class TestSink: Sink {
         continuation.yield(.wrote(records.map(\.sequence)))
     }
 
-    func tick(reporter: SinkReporter) async {}
+    var ticks: Int { state.withLock { $0.ticks } }
+
+    func tick(reporter: SinkReporter) async {
+        state.withLock { $0.ticks += 1 }
+        continuation.yield(.ticked)
+    }
 
     func flush(reporter: SinkReporter) async {
         let (held, fail) = state.withLock { state -> ([UInt64], Bool) in
@@ -114,6 +121,7 @@ extension Route {
 func makeEvent(_ id: String, route: Route = .local, archived: Bool = true, token: UInt64 = 0) -> EventRecord {
     EventRecord(
         eventID: id, team: "t", app: "a", partitionKey: id, receivedAtMillis: 1_700_000_000_000, route: route,
-        copies: archived && route.sink != .archive ? SinkSet([.archive]) : .empty, waiterToken: token, envelope: Array("{\"v\":1,\"event_id\":\"\(id)\"}".utf8)
+        copies: archived && route.sink != .archive ? SinkSet([.archive]) : .empty, waiterToken: token,
+        envelope: Array("{\"v\":1,\"event_id\":\"\(id)\"}".utf8)
     )
 }

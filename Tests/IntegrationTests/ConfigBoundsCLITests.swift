@@ -12,31 +12,9 @@ struct ConfigBoundsCLITests {
     /// file would run forever); returns the exit status (nil when it had to be killed) and stdout and stderr together.
     func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:],
              timeout: Duration = .seconds(30)) throws -> (status: Int32?, output: String) {
-        let outputFile = directory.appendingPathComponent("output-\(UUID().uuidString).txt")
-        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: outputFile)
-        defer { try? handle.close() }
-        let process = Process()
-        process.executableURL = SluiceProcess.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline {
-            usleep(20_000)  // polling an external process's exit, bounded by the deadline
-        }
-        var status: Int32?
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-        } else {
-            status = process.terminationStatus
-        }
-        process.waitUntilExit()
-        let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
-        return (status, output)
+        let completion = try TestProcess.run(
+            SluiceProcess.command(arguments, in: directory, environment: environment), timeout: timeout, mergingErrors: true)
+        return (completion.status, completion.output)
     }
 
     /// A directory holding `overflow.yaml`.

@@ -5,33 +5,25 @@ import Testing
 private let hostileScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Hostile/hostile.py").path
 
-/// One `hostile.py` sub-command running as its own process, its summary written to `out`.
-private final class HostileRun: @unchecked Sendable {
-    // @unchecked: only the test that owns it touches `process`.
+/// One `hostile.py` sub-command running as its own process (a ``TestProcess``), its summary written to `out`.
+private final class HostileRun: Sendable {
     let name: String
     let out: URL
-    let logFile: URL
-    private let process = Process()
+    private let process: TestProcess
 
     init(_ command: String, name: String? = nil, port: Int, directory: URL, arguments: [String]) throws {
         self.name = name ?? command
         out = directory.appendingPathComponent("\(self.name).json")
-        logFile = directory.appendingPathComponent("\(self.name).log")
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", hostileScript, command, "--port", "\(port)", "--out", out.path] + arguments
-        let handle = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        process = try TestProcess(
+            TestProcess.Command("python3", [hostileScript, command, "--port", "\(port)", "--out", out.path] + arguments),
+            log: directory.appendingPathComponent("\(self.name).log"))
     }
 
     var isRunning: Bool { process.isRunning }
-    var exitStatus: Int32 { process.terminationStatus }
+    var exitStatus: Int32 { process.terminationStatus ?? -1 }
 
     func kill() {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.kill()
     }
 
     /// The summary the run wrote, nil if it wrote none.
@@ -40,9 +32,7 @@ private final class HostileRun: @unchecked Sendable {
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
 
-    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
-
-    deinit { if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) } }
+    var log: String { process.log }
 }
 
 /// `statuses` of a summary as `[status: count]`.

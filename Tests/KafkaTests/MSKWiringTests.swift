@@ -1,7 +1,7 @@
 import AWSSigV4
 import Foundation
-import KafkaClient
 import GatewayTesting
+import KafkaClient
 import MSKIAMAuth
 import Testing
 

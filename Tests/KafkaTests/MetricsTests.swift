@@ -1,5 +1,6 @@
 import MetricsTestKit
 import Testing
+
 @testable import KafkaSink
 
 /// The statistics JSON → gauges mapping (no broker needed).
@@ -22,7 +23,7 @@ import Testing
         #expect(throws: (any Error).self) {
             _ = try metrics.expectGauge("sluice_kafka_broker_rtt_seconds", [("broker", "GroupCoordinator")])
         }
-        sinkMetrics.statistics("not json")  // ignored
+        sinkMetrics.statistics("not json") // ignored
         #expect(try metrics.expectGauge("sluice_kafka_queue_messages").lastValue == 42)
     }
 }

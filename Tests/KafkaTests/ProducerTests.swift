@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import KafkaClient
 import GatewayTesting
+import KafkaClient
 import Logging
 import Synchronization
 import Testing
@@ -49,7 +49,7 @@ import Testing
             if tag % 2 == 0 {
                 try producer.produce(
                     topic: topic, key: Self.expectedKey(tag), value: value, headers: Self.expectedHeaders(tag), tag: UInt64(tag))
-            } else {  // an ArraySlice view of a larger buffer
+            } else { // an ArraySlice view of a larger buffer
                 let padded = [9, 9] + value + [9]
                 try producer.produce(
                     topic: topic, key: Self.expectedKey(tag), value: padded[2..<(2 + value.count)],
@@ -191,7 +191,7 @@ import Testing
     }
 
     @Test func unreachableBrokerReportsTimedOutMessages() throws {
-        let port = try KafkaPeers.freePort()  // nothing listens there
+        let port = try KafkaPeers.freePort() // nothing listens there
         let collector = ReportCollector(target: 5)
         let clientErrors = Mutex<[KafkaError]>([])
         let producer = try KafkaProducer(
@@ -239,7 +239,7 @@ import Testing
         #expect(reports.allSatisfy { $0.error?.name == "_PURGE_QUEUE" }, "\(reports.map { String(describing: $0.error) })")
         let closed = #expect(throws: KafkaError.self) { try producer.produce(topic: "t", value: [5], tag: 11) }
         #expect(closed?.name == "_STATE")
-        #expect(producer.close() == 0)  // idempotent
+        #expect(producer.close() == 0) // idempotent
     }
 
     // MARK: Statistics and OAUTHBEARER
@@ -289,7 +289,7 @@ import Testing
         )
         let config = asked.wait(seconds: 20)
         #expect(config == "principal=test-principal")
-        producer.close(timeout: .zero)  // joins the poll thread: the callback has finished
+        producer.close(timeout: .zero) // joins the poll thread: the callback has finished
         switch producer.lastOAuthBearerTokenRefresh {
         case .success(let lifetime):
             #expect(succeed)

@@ -1,5 +1,6 @@
 import AWSCredentials
 import AWSSigV4
+import GatewayApp
 import GatewayConfig
 import KafkaClient
 import KafkaSink
@@ -81,7 +82,7 @@ import Testing
         var configuration = Self.configuration()
         configuration.security.securityProtocol = "sasl_ssl"
         configuration.security.saslMechanism = "AWS_MSK_IAM"
-        let settings = try KafkaProducerSettings(configuration: configuration)
+        let settings = KafkaProducerSettings(configuration: try KafkaSinkConfiguration(configuration))
         #expect(settings.usesMSKIAM)
         #expect(settings.properties["sasl.mechanism"] == "OAUTHBEARER")
         #expect(settings.properties["sasl.username"] == nil)

@@ -1,8 +1,8 @@
-import KafkaSink
 import Crypto
 import Foundation
 import GatewayCore
 import GatewayTesting
+import KafkaSink
 import Logging
 import Synchronization
 
@@ -69,7 +69,7 @@ final class RecordingReporter: Sendable {
                 return false
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)  // a deadline, not synchronisation
+                try? await Task.sleep(for: timeout) // a deadline, not synchronisation
                 return condition(self.snapshot)
             }
             let result = await group.next() ?? false
@@ -149,5 +149,24 @@ struct ReadMessage: Decodable {
             result[name] = header[1].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
         }
         return result
+    }
+}
+
+extension KafkaSink {
+    /// Runs `body` while the sink's service runs (its retries and producer replacements), then closes the sink and
+    /// waits for `run()` to return.
+    func whileRunning<T>(_ body: () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.run() }
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await body())
+            } catch {
+                result = .failure(error)
+            }
+            await close()
+            try await group.waitForAll()
+            return try result.get()
+        }
     }
 }

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
-import KafkaClient
 import GatewayTesting
+import KafkaClient
 import Logging
 import Synchronization
 

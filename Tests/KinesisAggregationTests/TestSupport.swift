@@ -88,21 +88,17 @@ enum PythonInterop {
         try Data().write(to: errURL)
 
         let python = ProcessInfo.processInfo.environment["KPLAGG_PYTHON"] ?? "python3"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, script.path, mode]
-        process.standardInput = try FileHandle(forReadingFrom: inURL)
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
+        let completion: TestProcess.Completion
         do {
-            try process.run()
+            completion = try TestProcess.run(TestProcess.Command(python, [script.path, mode]), input: try Data(contentsOf: inURL))
         } catch {
             throw Failure(description: "could not start /usr/bin/env \(python): \(error). "
                 + "Interop tests need python3 with `pip install aws-kinesis-agg`.")
         }
-        process.waitUntilExit()
+        try completion.outputData.write(to: outURL)
+        try completion.errorData.write(to: errURL)
         let stderr = String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
-        switch process.terminationStatus {
+        switch completion.status ?? -1 {
         case 0:
             return try JSONSerialization.jsonObject(with: Data(contentsOf: outURL))
         case 127:

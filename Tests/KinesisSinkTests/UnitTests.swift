@@ -65,13 +65,13 @@ struct TokenBucketTests {
     @Test("a shard's limits scale with rate_limit and need both records and bytes")
     func shardLimit() {
         let start = ContinuousClock.now
-        var limit = ShardRateLimit(percent: 150, now: start)
+        var limit = ShardRateLimiter(percent: 150, now: start)
         #expect(limit.records.rate == 1500)
         #expect(limit.bytes.rate == 1_572_864)
         var taken = 0
         while limit.take(bytes: 10, at: start) { taken += 1 }
         #expect(taken == 1500)
-        var bytesBound = ShardRateLimit(percent: 100, now: start)
+        var bytesBound = ShardRateLimiter(percent: 100, now: start)
         var bigTaken = 0
         while bytesBound.take(bytes: 100_000, at: start) { bigTaken += 1 }
         #expect(bigTaken == 10)  // 1 MiB/s of 100 KB records; the 11th waits
@@ -87,11 +87,16 @@ struct KinesisJSONTests {
         var generator = SystemRandomNumberGenerator()
         for length in 0..<200 {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            var out = Array("{\"Data\":\"".utf8)
-            Base64.encode(bytes, into: &out)
-            #expect(String(decoding: out, as: UTF8.self) == "{\"Data\":\"" + Data(bytes).base64EncodedString())
-            #expect(out.count == 9 + Base64.encodedCount(length))
+            var out = ByteBuffer(string: "{\"Data\":\"")
+            Base64.encode(bytes[...], into: &out)
+            #expect(String(buffer: out) == "{\"Data\":\"" + Data(bytes).base64EncodedString())
+            #expect(out.readableBytes == 9 + Base64.encodedCount(length))
         }
+        // A slice in the middle of a larger buffer (a log record's envelope) encodes only its own bytes.
+        let record = Array("envelope-bytes|trailer".utf8)
+        var out = ByteBuffer()
+        Base64.encode(record[0..<14], into: &out)
+        #expect(String(buffer: out) == Data("envelope-bytes".utf8).base64EncodedString())
     }
 
     @Test("a PutRecords body is the JSON the API expects")
@@ -101,7 +106,7 @@ struct KinesisJSONTests {
             KinesisAPI.PutEntry(data: [0, 255, 3], partitionKey: "é", explicitHashKey: "12345"),
         ]
         let body = KinesisAPI.encodePutRecords(stream: "clicks", entries: entries)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])
         #expect(object["StreamName"] as? String == "clicks")
         let records = try #require(object["Records"] as? [[String: Any]])
         #expect(records.count == 2)
@@ -120,8 +125,15 @@ struct KinesisJSONTests {
             """
         let results = try KinesisAPI.decodePutRecords(ByteBuffer(string: json), expected: 2)
         #expect(results == [.stored(shardID: "shardId-000000000001", sequenceNumber: "495"),
-                            .failed(code: "ProvisionedThroughputExceededException", message: "Rate exceeded for shard")])
+                            .failed(KinesisError(code: .provisionedThroughputExceeded, message: "Rate exceeded for shard"))])
         #expect(throws: AWSRequestError.self) { try KinesisAPI.decodePutRecords(ByteBuffer(string: json), expected: 3) }
+        guard case .failed(let error) = results[1] else {
+            Issue.record("the second record should have failed")
+            return
+        }
+        #expect(error.isThrottling)
+        #expect(error.cause == nil)
+        #expect(error.code.description == "ProvisionedThroughputExceededException")
     }
 }
 

@@ -74,8 +74,8 @@ public final class DefaultCredentialChain: AWSCredentialProvider {
             logger.debug(
                 "AWS credentials obtained",
                 metadata: [
-                    "source": "\(name)", "access_key_id": "\(credential.accessKeyID)",
-                    "expiration": "\(expiration.map { "\($0)" } ?? "never")",
+                    CredentialLoggingKeys.source: "\(name)", CredentialLoggingKeys.accessKeyID: "\(credential.accessKeyID)",
+                    CredentialLoggingKeys.expiration: "\(expiration.map { "\($0)" } ?? "never")",
                 ])
             return (credential, expiration)
         }

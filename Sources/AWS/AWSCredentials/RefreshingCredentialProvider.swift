@@ -156,13 +156,13 @@ private actor RefreshState {
             let current = now()
             if let cached, isUsable(cached, at: current) {
                 retryNotBefore = current.addingTimeInterval(retryAfterFailure)
-                var metadata: Logger.Metadata = ["error": "\(error)"]
+                var metadata: Logger.Metadata = [CredentialLoggingKeys.error: "\(error)"]
                 if let expiration = cached.expiration {
-                    metadata["expires_in_s"] = "\(Int(expiration.timeIntervalSince(current)))"
+                    metadata[CredentialLoggingKeys.expiresInSeconds] = "\(Int(expiration.timeIntervalSince(current)))"
                 }
                 logger.warning("AWS credential refresh failed; still using the current credential", metadata: metadata)
             } else {
-                logger.error("AWS credential refresh failed", metadata: ["error": "\(error)"])
+                logger.error("AWS credential refresh failed", metadata: [CredentialLoggingKeys.error: "\(error)"])
             }
         }
     }

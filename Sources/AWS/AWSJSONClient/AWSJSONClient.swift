@@ -67,6 +67,14 @@ public struct AWSJSONClient: Sendable {
     /// - Throws: ``AWSRequestError``: the service's error (`__type` and message), a transport failure, a timeout,
     ///   or a credential problem, classified as throttling, retriable or fatal.
     public func call(_ operation: String, body: [UInt8]) async throws(AWSRequestError) -> ByteBuffer {
+        try await call(operation, body: ByteBuffer(bytes: body))
+    }
+
+    /// Calls `operation` with a JSON `body` already in a buffer (a `PutRecords` body encoded in place): the body is
+    /// hashed where it lies and sent as it is, without a further copy.
+    ///
+    /// - Throws: ``AWSRequestError``, as the array overload.
+    public func call(_ operation: String, body: ByteBuffer) async throws(AWSRequestError) -> ByteBuffer {
         let credential: AWSCredential
         do {
             credential = try await credentials.credential()
@@ -82,7 +90,7 @@ public struct AWSJSONClient: Sendable {
         let signed: [(String, String)]
         do {
             signed = try signer.signHeaders(
-                method: "POST", url: url, headers: headers, body: body,
+                method: "POST", url: url, headers: headers, payloadHash: body.withUnsafeReadableBytes(AWSSigner.hexSHA256),
                 date: UnixTime(seconds: Int64(Date().timeIntervalSince1970))
             )
         } catch {

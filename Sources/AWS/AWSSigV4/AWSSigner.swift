@@ -47,6 +47,22 @@ public struct AWSSigner: Sendable {
         date: UnixTime,
         includeContentSHA256: Bool = false
     ) throws(AWSSigningError) -> [(String, String)] {
+        try signHeaders(
+            method: method, url: url, headers: headers, payloadHash: Self.hexSHA256(body), date: date,
+            includeContentSHA256: includeContentSHA256)
+    }
+
+    /// Signs a request whose payload hash (lowercase hex SHA-256 of the body) the caller computed, for a body held
+    /// in a buffer that should not be copied into an array; see ``hexSHA256(_:)``.
+    /// Otherwise the same as ``signHeaders(method:url:headers:body:date:includeContentSHA256:)``.
+    public func signHeaders(
+        method: String,
+        url: String,
+        headers: [(String, String)],
+        payloadHash bodyHash: String,
+        date: UnixTime,
+        includeContentSHA256: Bool = false
+    ) throws(AWSSigningError) -> [(String, String)] {
         let parts = try SigV4URL(parsing: url)
         let hasToken = credential.sessionToken != nil
         var toSign: [(String, String)] = []
@@ -69,7 +85,7 @@ public struct AWSSigner: Sendable {
         if !hasHost { added.append(("Host", try parts.hostHeader())) }
         added.append(("X-Amz-Date", date.amzDate))
         if let token = credential.sessionToken { added.append(("X-Amz-Security-Token", token)) }
-        let payloadHash = suppliedPayloadHash.map(SigV4Canonical.trimAll) ?? Self.hexSHA256(body)
+        let payloadHash = suppliedPayloadHash.map(SigV4Canonical.trimAll) ?? bodyHash
         if includeContentSHA256 { added.append(("X-Amz-Content-Sha256", payloadHash)) }
         toSign += added
 
@@ -203,6 +219,13 @@ public struct AWSSigner: Sendable {
     /// Lowercase hex SHA-256.
     public static func hexSHA256(_ bytes: [UInt8]) -> String {
         hex(Array(SHA256.hash(data: bytes)))
+    }
+
+    /// Lowercase hex SHA-256 of bytes read in place (a buffer's readable bytes), without copying them.
+    public static func hexSHA256(_ bytes: UnsafeRawBufferPointer) -> String {
+        var hasher = SHA256()
+        hasher.update(bufferPointer: bytes)
+        return hex(Array(hasher.finalize()))
     }
 
     /// Lowercase hex encoding.

@@ -17,14 +17,19 @@ public struct KinesisAPI: Sendable {
 
     /// One record of a `PutRecords` call.
     public struct PutEntry: Sendable, Equatable {
-        public var data: [UInt8]
+        /// The record's bytes: a log record's envelope (a slice of its buffer, not a copy) or an aggregated record.
+        public var data: ArraySlice<UInt8>
         public var partitionKey: String
         public var explicitHashKey: String?
 
-        public init(data: [UInt8], partitionKey: String, explicitHashKey: String?) {
+        public init(data: ArraySlice<UInt8>, partitionKey: String, explicitHashKey: String?) {
             self.data = data
             self.partitionKey = partitionKey
             self.explicitHashKey = explicitHashKey
+        }
+
+        public init(data: [UInt8], partitionKey: String, explicitHashKey: String?) {
+            self.init(data: data[...], partitionKey: partitionKey, explicitHashKey: explicitHashKey)
         }
 
         /// What the entry counts against the request's size limit: data plus partition key.
@@ -34,7 +39,8 @@ public struct KinesisAPI: Sendable {
     /// What Kinesis said about one record of a `PutRecords` call.
     public enum PutResult: Sendable, Equatable {
         case stored(shardID: String, sequenceNumber: String)
-        case failed(code: String, message: String)
+        /// Not stored; the error's code is typed (``KinesisError/Code``) and its cause is nil.
+        case failed(KinesisError)
     }
 
     /// An open or closed shard and its hash-key range.
@@ -54,10 +60,17 @@ public struct KinesisAPI: Sendable {
     }
 
     /// `PutRecords`: one result per entry, in order.
-    public func putRecords(stream: String, entries: [PutEntry]) async throws(AWSRequestError) -> [PutResult] {
+    ///
+    /// The body is encoded straight from the entries' bytes into one buffer, which is signed and sent as it is.
+    /// - Throws: ``KinesisError`` (its ``KinesisError/cause`` the JSON client's error) when the call failed as a whole.
+    public func putRecords(stream: String, entries: [PutEntry]) async throws(KinesisError) -> [PutResult] {
         let body = Self.encodePutRecords(stream: stream, entries: entries)
-        let response = try await client.call("PutRecords", body: body)
-        return try Self.decodePutRecords(response, expected: entries.count)
+        do throws(AWSRequestError) {
+            let response = try await client.call("PutRecords", body: body)
+            return try Self.decodePutRecords(response, expected: entries.count)
+        } catch {
+            throw KinesisError(error)
+        }
     }
 
     /// `ListShards`, every page.
@@ -162,29 +175,32 @@ public struct KinesisAPI: Sendable {
 
     // MARK: Encoding
 
-    /// The `PutRecords` request body, written directly: `Data` is base64.
-    static func encodePutRecords(stream: String, entries: [PutEntry]) -> [UInt8] {
-        var capacity = 64 + stream.utf8.count
-        for entry in entries { capacity += Base64.encodedCount(entry.data.count) + entry.partitionKey.utf8.count + 96 }
-        var out: [UInt8] = []
-        out.reserveCapacity(capacity)
-        out.append(contentsOf: "{\"StreamName\":".utf8)
-        out.append(contentsOf: EnvelopeWriter.jsonString(stream).utf8)
-        out.append(contentsOf: ",\"Records\":[".utf8)
-        for (index, entry) in entries.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: "{\"Data\":\"".utf8)
-            Base64.encode(entry.data, into: &out)
-            out.append(contentsOf: "\",\"PartitionKey\":".utf8)
-            out.append(contentsOf: EnvelopeWriter.jsonString(entry.partitionKey).utf8)
-            if let hashKey = entry.explicitHashKey {
-                out.append(contentsOf: ",\"ExplicitHashKey\":\"".utf8)
-                out.append(contentsOf: hashKey.utf8)
-                out.append(UInt8(ascii: "\""))
-            }
-            out.append(UInt8(ascii: "}"))
+    /// The `PutRecords` request body, written directly into one buffer: `Data` is base64 of the entry's bytes,
+    /// encoded in place (no intermediate array), the strings JSON-escaped.
+    static func encodePutRecords(stream: String, entries: [PutEntry], allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        let streamName = EnvelopeWriter.jsonString(stream)
+        var capacity = 32 + streamName.utf8.count
+        for entry in entries {
+            capacity += Base64.encodedCount(entry.data.count) + entry.partitionKey.utf8.count * 2 + 64
+            capacity += entry.explicitHashKey?.utf8.count ?? 0
         }
-        out.append(contentsOf: "]}".utf8)
+        var out = allocator.buffer(capacity: capacity)
+        out.writeString("{\"StreamName\":")
+        out.writeString(streamName)
+        out.writeString(",\"Records\":[")
+        for (index, entry) in entries.enumerated() {
+            if index > 0 { out.writeInteger(UInt8(ascii: ",")) }
+            out.writeString("{\"Data\":\"")
+            Base64.encode(entry.data, into: &out)
+            out.writeString("\",\"PartitionKey\":")
+            out.writeString(EnvelopeWriter.jsonString(entry.partitionKey))
+            if let hashKey = entry.explicitHashKey {
+                out.writeString(",\"ExplicitHashKey\":")
+                out.writeString(EnvelopeWriter.jsonString(hashKey))
+            }
+            out.writeInteger(UInt8(ascii: "}"))
+        }
+        out.writeString("]}")
         return out
     }
 
@@ -230,7 +246,7 @@ public struct KinesisAPI: Sendable {
             if let shardID = entry.ShardId, let sequenceNumber = entry.SequenceNumber, entry.ErrorCode == nil {
                 return .stored(shardID: shardID, sequenceNumber: sequenceNumber)
             }
-            return .failed(code: entry.ErrorCode ?? "UnknownError", message: entry.ErrorMessage ?? "")
+            return .failed(KinesisError(code: KinesisError.Code(parsing: entry.ErrorCode ?? "UnknownError"), message: entry.ErrorMessage ?? ""))
         }
     }
 
@@ -241,48 +257,6 @@ public struct KinesisAPI: Sendable {
             throw AWSRequestError(
                 code: "InvalidResponse", message: "\(operation) returned a body that is not its JSON output: \(error)",
                 httpStatus: 200, kind: .retriable)
-        }
-    }
-}
-
-/// Standard base64 (RFC 4648, with padding), written straight into a byte array.
-///
-/// The output is sized once and filled through a pointer: appending byte by byte paid a capacity and uniqueness check
-/// per output byte and was the largest single item (8%) in the gateway's profile on the Kinesis path.
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    /// The length of the encoding of `count` bytes.
-    static func encodedCount(_ count: Int) -> Int { (count + 2) / 3 * 4 }
-
-    static func encode(_ bytes: [UInt8], into out: inout [UInt8]) {
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: encodedCount(bytes.count)))
-        out.withUnsafeMutableBufferPointer { output in
-            bytes.withUnsafeBufferPointer { input in
-                alphabet.withUnsafeBufferPointer { table in
-                    var index = 0
-                    var position = start
-                    let count = input.count
-                    while index + 3 <= count {
-                        let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-                        output[position] = table[Int(value >> 18 & 63)]
-                        output[position + 1] = table[Int(value >> 12 & 63)]
-                        output[position + 2] = table[Int(value >> 6 & 63)]
-                        output[position + 3] = table[Int(value & 63)]
-                        index += 3
-                        position += 4
-                    }
-                    let rest = count - index
-                    guard rest > 0 else { return }
-                    var value = UInt32(input[index]) << 16
-                    if rest == 2 { value |= UInt32(input[index + 1]) << 8 }
-                    output[position] = table[Int(value >> 18 & 63)]
-                    output[position + 1] = table[Int(value >> 12 & 63)]
-                    output[position + 2] = rest == 2 ? table[Int(value >> 6 & 63)] : UInt8(ascii: "=")
-                    output[position + 3] = UInt8(ascii: "=")
-                }
-            }
         }
     }
 }

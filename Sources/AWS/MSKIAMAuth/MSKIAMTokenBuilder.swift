@@ -1,4 +1,5 @@
 public import AWSSigV4
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)

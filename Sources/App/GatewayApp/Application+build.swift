@@ -50,6 +50,7 @@ public struct GatewayStartupError: Error, Sendable, CustomStringConvertible {
 /// - Parameters:
 ///   - configuration: the loaded configuration.
 ///   - environment: the process environment (AWS credentials, endpoints, region); tests pass their own.
+///   - clock: where every dispatcher's tick timer and backoff sleeps run; tests pass a `ManualClock`.
 ///   - logger: the root logger.
 ///   - onServerRunning: called with the bound port once the listener is up.
 /// - Throws: ``GatewayStartupError`` when the configuration asks for something this build cannot do, or the log
@@ -57,6 +58,7 @@ public struct GatewayStartupError: Error, Sendable, CustomStringConvertible {
 public func buildApplication(
     configuration: Configuration,
     environment: [String: String] = ProcessInfo.processInfo.environment,
+    clock: any Clock<Duration> = ContinuousClock(),
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws(GatewayStartupError) -> Gateway {
@@ -73,7 +75,8 @@ public func buildApplication(
     let httpConnections = sinks.compactMap { $0.httpConnections(configuration) }.max()
     let httpClient = httpConnections.map(makeHTTPClient(connections:))
     var wiring = SinkWiring(
-        configuration: configuration, environment: environment, logger: logger, metrics: metrics, httpClient: httpClient
+        configuration: configuration, environment: environment, logger: logger, metrics: metrics, clock: clock,
+        httpClient: httpClient
     )
     var dispatchers: [SinkDispatcher] = []
     var sinkServices: [any Service] = []
@@ -90,8 +93,8 @@ public func buildApplication(
         if let deadLetters = wired.deadLetters { wiring.deadLetters = deadLetters }
         dispatchers.append(
             SinkDispatcher(
-                sink: wired.sink, log: log, registry: registry, deadLetters: wiring.deadLetters, logger: logger,
-                metricsFactory: metrics
+                sink: wired.sink, log: log, registry: registry, deadLetters: wiring.deadLetters, clock: clock,
+                logger: logger, metricsFactory: metrics
             )
         )
         sinkServices += wired.services

@@ -1,7 +1,7 @@
 import ArchiveSink
+import CoreMetrics
 import GatewayConfig
 import GatewayCore
-import CoreMetrics
 
 extension SinkRegistration {
     /// The local archive: always on (it is the embedded default route and the dead-letter destination).
@@ -23,7 +23,7 @@ extension SinkRegistration {
             return problems
         },
         make: { wiring throws(GatewayStartupError) in
-            let sink = try makeArchiveSink(wiring.configuration.archive, metrics: wiring.metrics)
+            let sink = try makeArchiveSink(wiring.configuration.archive, clock: wiring.clock, metrics: wiring.metrics)
             wiring.archiveDirectory = try archiveDirectory(from: wiring.configuration.archive.url)
             return WiredSink(sink: sink, deadLetters: sink)
         }
@@ -31,7 +31,9 @@ extension SinkRegistration {
 }
 
 /// The archive sink for the `archive:` section.
-func makeArchiveSink(_ archive: ArchiveConfiguration, metrics: any MetricsFactory) throws(GatewayStartupError) -> ArchiveSink {
+func makeArchiveSink(
+    _ archive: ArchiveConfiguration, clock: some Clock<Duration>, metrics: any MetricsFactory
+) throws(GatewayStartupError) -> any Sink & DeadLetterDestination {
     let template: PartitionTemplate
     do {
         template = try PartitionTemplate(archive.partitionTemplate)
@@ -47,6 +49,7 @@ func makeArchiveSink(_ archive: ArchiveConfiguration, metrics: any MetricsFactor
             errorPrefix: archive.errorPrefix,
             compressionLevel: archive.compressionLevel
         ),
+        clock: clock,
         metricsFactory: metrics
     )
 }

@@ -12,19 +12,18 @@ extension SinkRegistration {
     static let kinesis = SinkRegistration(
         id: .kinesis,
         isConfigured: { $0.kinesis != nil },
-        httpConnections: { configuration in configuration.kinesis.map { KinesisProducerConfiguration($0).maxConnections } },
+        httpConnections: { configuration in configuration.kinesis.map { KinesisSink.Configuration($0).maxConnections } },
         make: { wiring throws(GatewayStartupError) in
             guard let kinesis = wiring.configuration.kinesis, let httpClient = wiring.httpClient else {
                 throw GatewayStartupError(message: "kinesis: the section is missing")
             }
-            let configuration = KinesisProducerConfiguration(kinesis)
+            let configuration = KinesisSink.Configuration(kinesis)
             let api = KinesisAPI.configured(
                 kinesis, httpClient: httpClient, environment: wiring.environment, timeout: configuration.requestTimeout,
                 logger: wiring.logger
             )
-            let producer = KinesisProducer(configuration: configuration, api: api, logger: wiring.logger, metricsFactory: wiring.metrics)
-            let sink = KinesisSink(producer: producer, flushTimeout: min(configuration.recordTTL, .seconds(10)))
-            return WiredSink(sink: sink, services: [producer], isSaturated: { producer.isSaturated })
+            let sink = KinesisSink(configuration: configuration, api: api, logger: wiring.logger, metricsFactory: wiring.metrics)
+            return WiredSink(sink: sink, services: [sink], isSaturated: { sink.isSaturated })
         }
     )
 }
@@ -48,8 +47,8 @@ extension KinesisAPI {
     }
 }
 
-extension KinesisProducerConfiguration {
-    /// The producer's knobs from the `kinesis:` section.
+extension KinesisSink.Configuration {
+    /// The sink's knobs from the `kinesis:` section.
     init(_ kinesis: KinesisConfiguration) {
         self.init()
         aggregation = kinesis.aggregation

@@ -36,6 +36,8 @@ struct SinkWiring {
     var environment: [String: String]
     var logger: Logger
     var metrics: any MetricsFactory
+    /// The clock every timed part runs on (tests pass a `ManualClock`).
+    var clock: any Clock<Duration>
     /// The shared HTTP client, when some sink asked for connections.
     var httpClient: HTTPClient?
     /// Where rejected records go (the archive's error prefix), once the archive is built.

@@ -1,3 +1,4 @@
+import GatewayCore
 import ArgumentParser
 import Foundation
 import GatewayApp
@@ -53,7 +54,7 @@ struct Serve: AsyncParsableCommand {
         if let config {
             let report = Configuration.load(contentsOfFile: config, environment: environment)
             for warning in report.warnings {
-                logger.warning("configuration warning", metadata: ["sluice.problem": "\(warning)"])
+                logger.warning("configuration warning", metadata: [LoggingKeys.problem: "\(warning)"])
             }
             guard let loaded = report.configuration, report.errors.isEmpty else {
                 FileHandle.standardError.write(Data("sluice: \(config) has \(report.errors.count) error(s):\n".utf8))
@@ -77,7 +78,7 @@ struct Serve: AsyncParsableCommand {
         let announce: @Sendable (Int) async -> Void = { [host = configuration.server.host] port in
             logger.info(
                 "listening",
-                metadata: ["sluice.url": "http://\(host):\(port)", "sluice.port": "\(port)", "sluice.version": "\(SluiceVersion.current)"]
+                metadata: [LoggingKeys.url: "http://\(host):\(port)", LoggingKeys.port: "\(port)", LoggingKeys.version: "\(SluiceVersion.current)"]
             )
         }
         if ceiling {
@@ -115,7 +116,7 @@ enum FileDescriptorLimit {
         if overflow || rlim_t(needed) > limit.rlim_cur {
             logger.warning(
                 "the open-file limit is below server.max_connections plus a reserve; connections past it fail to be accepted",
-                metadata: ["sluice.open_file_limit": "\(limit.rlim_cur)", "sluice.max_connections": "\(connections)"]
+                metadata: [LoggingKeys.openFileLimit: "\(limit.rlim_cur)", LoggingKeys.maxConnections: "\(connections)"]
             )
         }
     }

@@ -1,13 +1,15 @@
-import KinesisAPI
 import ArgumentParser
 import AsyncHTTPClient
-import BackendVerification
+import AWSCredentials
 import Foundation
 import GatewayApp
 import GatewayConfig
-import KinesisSink
+import KafkaClient
+import KinesisAPI
 import LoadGenerator
 import Logging
+import MSKIAMAuth
+import Verification
 
 /// `sluice verify --ids FILE [--archive DIR] [--kinesis STREAM] [--kafka TOPIC]`: checks that every acknowledged event
 /// reached its destination, exactly once.
@@ -161,14 +163,9 @@ struct Verify: AsyncParsableCommand {
                     throw VerifyError(
                         .source, "--kafka \(topic) needs the brokers: --config FILE with a kafka: section, or --bootstrap-servers")
                 }
-                let connection: (source: KafkaTopicSource, stop: @Sendable () -> Void)
-                do {
-                    connection = try BackendConnections.kafkaSource(
-                        topic: topic, configuration: kafkaConfiguration, httpClient: httpClient, environment: environment,
-                        timeout: timeout, logger: logger)
-                } catch {
-                    throw VerifyError(.source, "\(error)")
-                }
+                let connection = try Self.kafkaSource(
+                    topic: topic, configuration: kafkaConfiguration, httpClient: httpClient, environment: environment,
+                    timeout: timeout, logger: logger)
                 defer { connection.stop() }
                 try await connection.source.scan(into: &audit)
                 names.append(connection.source.name)
@@ -179,5 +176,38 @@ struct Verify: AsyncParsableCommand {
         try? await httpClient.shutdown()
         if let failure { throw failure }
         return names
+    }
+}
+
+extension Verify {
+    /// A source reading `topic` with the `kafka:` settings, connected as the sink's producer connects (the same
+    /// ``KafkaConnectionConfiguration``, then the pass-through `properties`); with `sasl_mechanism: AWS_MSK_IAM`,
+    /// tokens come from the one token-provider factory and the AWS credential chain, as they do for the sink. Call
+    /// `stop` after the read (it ends the token refreshes).
+    static func kafkaSource(
+        topic: String, configuration: KafkaConfiguration, httpClient: HTTPClient, environment: [String: String],
+        timeout: Duration, logger: Logger
+    ) throws(VerifyError) -> (source: KafkaTopicSource, stop: @Sendable () -> Void) {
+        let connection: KafkaConnectionConfiguration
+        do {
+            connection = try KafkaConnectionConfiguration(configuration)  // the mapping `serve` uses (GatewayApp)
+        } catch {
+            throw VerifyError(.source, "\(error)")
+        }
+        let region = AWSRegionResolver.resolve(configured: nil, environment: environment)
+        let credentials = DefaultCredentialChain(environment: environment, httpClient: httpClient, region: region, logger: logger)
+        let provider: MSKIAMTokenProvider?
+        do {
+            provider = try MSKIAMTokenProvider.make(for: connection, credentials: credentials, region: region, logger: logger)
+        } catch {
+            throw VerifyError(.source, "kafka.security: \(error.message)")
+        }
+        provider?.start()
+        return (
+            KafkaTopicSource(
+                topic: topic, properties: KafkaTopicSource.readerProperties(connection: connection, passThrough: configuration.properties),
+                timeout: timeout, logger: logger, oauthBearerToken: provider?.oauthBearerHandler),
+            { provider?.stop() }
+        )
     }
 }

@@ -68,8 +68,8 @@ public struct RequestTimingMiddleware: RouterMiddleware {
         context.logger.debug(
             "request",
             metadata: [
-                "sluice.method": "\(request.method)", LoggingKeys.path: "\(request.uri.path)",
-                "sluice.status": "\(response.status.code)", "sluice.latency_ms": "\(processing)",
+                LoggingKeys.method: "\(request.method)", LoggingKeys.path: "\(request.uri.path)",
+                LoggingKeys.status: "\(response.status.code)", LoggingKeys.latencyMillis: "\(processing)",
             ]
         )
         return response

@@ -1,11 +1,12 @@
 internal import CRDKafka
+internal import Logging
+internal import Synchronization
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
 internal import Darwin
 #endif
-internal import Logging
-internal import Synchronization
 
 /// Handlers a client calls back into; shared by the producer (and a future consumer).
 ///
@@ -143,7 +144,7 @@ enum KafkaClientFactory {
         }
         var errstr = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(type, conf, &errstr, errstr.count) else {
-            rd_kafka_conf_destroy(conf)  // not taken over on failure
+            rd_kafka_conf_destroy(conf) // not taken over on failure
             Unmanaged<KafkaClientContext>.fromOpaque(opaque).release()
             throw KafkaConfigurationError(property: nil, message: KafkaError.string(errstr))
         }
@@ -167,7 +168,7 @@ private let kafkaLogCallback: @convention(c) (OpaquePointer?, Int32, UnsafePoint
     }
     let text = buffer.map { String(cString: $0) } ?? ""
     let fac = facility.map { String(cString: $0) } ?? ""
-    context.logger.log(level: logLevel, "\(text)", metadata: ["rdkafka.facility": "\(fac)"])
+    context.logger.log(level: logLevel, "\(text)", metadata: [KafkaLoggingKeys.facility: "\(fac)"])
 }
 
 private let kafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
@@ -178,42 +179,40 @@ private let kafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePoi
     context.handlers.error?(error)
 }
 
-private let kafkaDeliveryReportCallback:
-    @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
-        rk, message, opaque in
-        guard let message, let context = KafkaClientContext.from(opaque) else { return }
-        let msg = message.pointee
-        var error: KafkaError?
-        if msg.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            // Not rd_kafka_message_errstr: for a produced message it returns the payload (not
-            // NUL-terminated) instead of an error string. The code's description is what there is.
-            error = KafkaError(code: msg.err, handle: rk)
-        }
-        let topic = msg.rkt.flatMap { rd_kafka_topic_name($0) }.map { String(cString: $0) } ?? ""
-        let micros = rd_kafka_message_latency(message)
-        context.collect(
-            KafkaDeliveryReport(
-                tag: UInt64(UInt(bitPattern: msg._private)),
-                topic: topic,
-                partition: msg.partition,
-                offset: error == nil ? msg.offset : (msg.offset >= 0 ? msg.offset : KafkaDeliveryReport.invalidOffset),
-                error: error,
-                latency: micros >= 0 ? .microseconds(micros) : nil
-            ))
+private let kafkaDeliveryReportCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
+    rk, message, opaque in
+    guard let message, let context = KafkaClientContext.from(opaque) else { return }
+    let msg = message.pointee
+    var error: KafkaError?
+    if msg.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+        // Not rd_kafka_message_errstr: for a produced message it returns the payload (not
+        // NUL-terminated) instead of an error string. The code's description is what there is.
+        error = KafkaError(code: msg.err, handle: rk)
     }
+    let topic = msg.rkt.flatMap { rd_kafka_topic_name($0) }.map { String(cString: $0) } ?? ""
+    let micros = rd_kafka_message_latency(message)
+    context.collect(
+        KafkaDeliveryReport(
+            tag: UInt64(UInt(bitPattern: msg._private)),
+            topic: topic,
+            partition: msg.partition,
+            offset: error == nil ? msg.offset : (msg.offset >= 0 ? msg.offset : KafkaDeliveryReport.invalidOffset),
+            error: error,
+            latency: micros >= 0 ? .microseconds(micros) : nil
+        ))
+}
 
-private let kafkaStatisticsCallback:
-    @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = {
-        _, json, length, opaque in
-        guard let json, let context = KafkaClientContext.from(opaque), let handler = context.handlers.statistics else {
-            return 0
-        }
-        let text = UnsafeRawBufferPointer(start: json, count: length).withMemoryRebound(to: UInt8.self) {
-            String(decoding: $0, as: UTF8.self)
-        }
-        handler(text)
-        return 0  // librdkafka frees the JSON buffer
+private let kafkaStatisticsCallback: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = {
+    _, json, length, opaque in
+    guard let json, let context = KafkaClientContext.from(opaque), let handler = context.handlers.statistics else {
+        return 0
     }
+    let text = UnsafeRawBufferPointer(start: json, count: length).withMemoryRebound(to: UInt8.self) {
+        String(decoding: $0, as: UTF8.self)
+    }
+    handler(text)
+    return 0 // librdkafka frees the JSON buffer
+}
 
 private let kafkaTokenRefreshCallback: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
     rk, config, opaque in
@@ -234,7 +233,7 @@ private let kafkaTokenRefreshCallback: @convention(c) (OpaquePointer?, UnsafePoi
         }
         if result == RD_KAFKA_RESP_ERR_NO_ERROR {
             context.lastTokenRefresh.withLock { $0 = .success(token.lifetimeMs) }
-            context.logger.debug("OAUTHBEARER token set", metadata: ["expires_ms": "\(token.lifetimeMs)"])
+            context.logger.debug("OAUTHBEARER token set", metadata: [KafkaLoggingKeys.tokenLifetimeMillis: "\(token.lifetimeMs)"])
         } else {
             let failure = KafkaOAuthBearerTokenError(
                 "rd_kafka_oauthbearer_set_token: \(String(cString: rd_kafka_err2name(result))): \(KafkaError.string(errstr))")

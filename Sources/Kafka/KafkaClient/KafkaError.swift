@@ -61,6 +61,51 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unknownTopic: Int32 = -188
         /// `_STATE`: the operation is not allowed in the client's state (e.g. after `close()`).
         public static let state: Int32 = -172
+        /// `_TRANSPORT`: a broker connection failed.
+        public static let transport: Int32 = -195
+        /// `_ALL_BROKERS_DOWN`: no broker is reachable.
+        public static let allBrokersDown: Int32 = -187
+        /// `_RESOLVE`: a broker's host name could not be resolved.
+        public static let resolve: Int32 = -193
+        /// `_AUTHENTICATION`: SASL or TLS authentication failed.
+        public static let authentication: Int32 = -169
+        /// `_SSL`: a TLS error.
+        public static let ssl: Int32 = -181
+        /// `_INVALID_ARG`: an argument librdkafka refused (e.g. a header name with NUL).
+        public static let invalidArgument: Int32 = -186
+        /// `INVALID_MSG`: the broker found the message corrupt.
+        public static let invalidMessage: Int32 = 2
+        /// `INVALID_MSG_SIZE`: the message has an invalid size.
+        public static let invalidMessageSize: Int32 = 4
+        /// `TOPIC_EXCEPTION`: the topic name is invalid.
+        public static let topicException: Int32 = 17
+        /// `RECORD_LIST_TOO_LARGE`: the batch exceeds the broker's segment size.
+        public static let recordListTooLarge: Int32 = 18
+        /// `TOPIC_AUTHORIZATION_FAILED`: the client may not write to the topic.
+        public static let topicAuthorizationFailed: Int32 = 29
+        /// `INVALID_TIMESTAMP`: the message timestamp is out of the broker's accepted range.
+        public static let invalidTimestamp: Int32 = 32
+        /// `UNSUPPORTED_FOR_MESSAGE_FORMAT`: the message uses a feature the topic's format lacks.
+        public static let unsupportedForMessageFormat: Int32 = 43
+        /// `INVALID_RECORD`: the broker refused the record (e.g. a compacted topic without a key).
+        public static let invalidRecord: Int32 = 87
+    }
+
+    /// Codes for which sending the same message again can never succeed: it is too large, malformed, or the client
+    /// may not write to its topic.
+    public static let permanentCodes: Set<Int32> = [
+        Code.messageSizeTooLarge, Code.invalidMessage, Code.invalidMessageSize, Code.recordListTooLarge,
+        Code.topicAuthorizationFailed, Code.invalidRecord, Code.topicException, Code.invalidTimestamp,
+        Code.unsupportedForMessageFormat, Code.invalidArgument,
+    ]
+
+    /// Whether sending the same message again can never succeed (see ``permanentCodes``).
+    public var isPermanent: Bool { Self.permanentCodes.contains(code) }
+
+    /// Whether this client-level error means no broker can be reached (`_ALL_BROKERS_DOWN`, `_RESOLVE`,
+    /// `_AUTHENTICATION`, `_SSL`).
+    public var isBrokerUnreachable: Bool {
+        [Code.allBrokersDown, Code.resolve, Code.authentication, Code.ssl].contains(code)
     }
 
     /// The error the producer throws after `close()`.
@@ -116,25 +161,25 @@ extension KafkaError {
 
     /// Codes for which producing the same message again later may succeed.
     static let retriableCodes: Set<Int32> = [
-        -195,  // _TRANSPORT
-        -192,  // _MSG_TIMED_OUT
-        -187,  // _ALL_BROKERS_DOWN
-        -185,  // _TIMED_OUT
-        -184,  // _QUEUE_FULL
-        -152,  // _PURGE_QUEUE
-        -151,  // _PURGE_INFLIGHT
-        5,  // LEADER_NOT_AVAILABLE
-        6,  // NOT_LEADER_FOR_PARTITION
-        7,  // REQUEST_TIMED_OUT
-        13,  // NETWORK_EXCEPTION
-        14,  // COORDINATOR_LOAD_IN_PROGRESS
-        15,  // COORDINATOR_NOT_AVAILABLE
-        16,  // NOT_COORDINATOR
-        19,  // NOT_ENOUGH_REPLICAS
-        20,  // NOT_ENOUGH_REPLICAS_AFTER_APPEND
-        56,  // KAFKA_STORAGE_ERROR
-        74,  // FENCED_LEADER_EPOCH
-        75,  // UNKNOWN_LEADER_EPOCH
+        -195, // _TRANSPORT
+        -192, // _MSG_TIMED_OUT
+        -187, // _ALL_BROKERS_DOWN
+        -185, // _TIMED_OUT
+        -184, // _QUEUE_FULL
+        -152, // _PURGE_QUEUE
+        -151, // _PURGE_INFLIGHT
+        5, // LEADER_NOT_AVAILABLE
+        6, // NOT_LEADER_FOR_PARTITION
+        7, // REQUEST_TIMED_OUT
+        13, // NETWORK_EXCEPTION
+        14, // COORDINATOR_LOAD_IN_PROGRESS
+        15, // COORDINATOR_NOT_AVAILABLE
+        16, // NOT_COORDINATOR
+        19, // NOT_ENOUGH_REPLICAS
+        20, // NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        56, // KAFKA_STORAGE_ERROR
+        74, // FENCED_LEADER_EPOCH
+        75, // UNKNOWN_LEADER_EPOCH
     ]
 }
 

@@ -7,21 +7,27 @@ internal import Synchronization
 ///
 /// `produce` only enqueues (librdkafka copies the bytes) and never waits; the outcome of every
 /// accepted message arrives later, exactly once, as a ``KafkaDeliveryReport`` carrying the
-/// caller's `tag`. Reports are collected per `rd_kafka_poll` call on a dedicated poll thread and
-/// handed to the delivery report handler in batches: there is no task or continuation per
-/// message.
+/// caller's `tag`. Reports are collected per `rd_kafka_poll` call on the producer's
+/// ``KafkaExecutor`` (its dedicated thread) and handed to the delivery report handler in batches:
+/// there is no task or continuation per message.
 ///
-/// Thread safety: every method may be called from any thread or task. `flush` and `close` block
-/// the calling thread (up to their timeout); call them off the cooperative pool when that
-/// matters. Dropping the last reference without `close()` closes with a zero flush timeout:
-/// undelivered messages are then reported as purged.
+/// Thread safety: every method may be called from any thread or task. The blocking librdkafka calls
+/// (poll, flush, close and destroy) all run on the executor; the `async` `flush` and `close` wait for
+/// them without blocking a thread, the synchronous ones block the calling thread. Dropping the last
+/// reference without `close()` closes with a zero flush timeout: undelivered messages are then
+/// reported as purged.
 public final class KafkaProducer: Sendable {
     private struct State: ~Copyable {
         var closed = false
         var topics: [String: KafkaPointer] = [:]
     }
 
-    /// Lets `close()` wait for `flush` calls that are running on other threads.
+    /// Stops the poll loop (set once, when closing starts).
+    private final class PollControl: Sendable {
+        let stop = Atomic<Bool>(false)
+    }
+
+    /// Lets `close()` wait for `outQueueLength` and `simulateFatalError` calls running on other threads.
     private final class Lifecycle: @unchecked Sendable {
         private let condition = NSCondition()
         private var closed = false
@@ -56,10 +62,10 @@ public final class KafkaProducer: Sendable {
     private let handle: KafkaPointer
     private let context: KafkaClientContext
     private let contextOpaque: KafkaRawOpaque
-    private let poller: KafkaPollThread
+    private let executor: KafkaExecutor
+    private let pollControl = PollControl()
     private let state = Mutex(State())
     private let lifecycle = Lifecycle()
-    private let closeStarted = Atomic<Bool>(false)
     private let logger: Logger
 
     /// Creates a producer.
@@ -85,10 +91,13 @@ public final class KafkaProducer: Sendable {
         self.context = context
         self.contextOpaque = client.opaque
         self.logger = logger
-        self.poller = KafkaPollThread(handle: handle, context: context, name: "rdkafka-producer-poll")
+        let executor = KafkaExecutor(name: "rdkafka-producer")
+        self.executor = executor
+        let (handle, control) = (self.handle, pollControl)
+        executor.submit { Self.poll(handle: handle, context: context, control: control, executor: executor) }
         logger.info(
             "Kafka producer created",
-            metadata: ["librdkafka": "\(Self.librdkafkaVersion)", "name": "\(String(cString: rd_kafka_name(rk)))"])
+            metadata: [KafkaLoggingKeys.librdkafkaVersion: "\(Self.librdkafkaVersion)", KafkaLoggingKeys.clientName: "\(String(cString: rd_kafka_name(rk)))"])
     }
 
     /// Convenience initializer taking the delivery report handler directly.
@@ -191,7 +200,7 @@ public final class KafkaProducer: Sendable {
                     add(vu)
                     vu = rd_kafka_vu_t()
                     vu.vtype = RD_KAFKA_VTYPE_PARTITION
-                    vu.u.i32 = partition ?? -1  // RD_KAFKA_PARTITION_UA
+                    vu.u.i32 = partition ?? -1 // RD_KAFKA_PARTITION_UA
                     add(vu)
                     vu = rd_kafka_vu_t()
                     vu.vtype = RD_KAFKA_VTYPE_MSGFLAGS
@@ -240,26 +249,43 @@ public final class KafkaProducer: Sendable {
     // MARK: Queue state
 
     /// Messages (and requests) not yet delivered or failed, including delivery reports not yet
-    /// served by the poll thread (`rd_kafka_outq_len`). 0 after `close()`.
+    /// served by the poll loop (`rd_kafka_outq_len`). 0 after `close()`.
     public var outQueueLength: Int {
         guard lifecycle.enter() else { return 0 }
         defer { lifecycle.leave() }
         return Int(rd_kafka_outq_len(handle.pointer))
     }
 
-    /// Waits (blocking the calling thread) until every enqueued message has been delivered or
-    /// failed and its report served, or `timeout` passes. Sends lingering batches at once.
-    /// Delivery reports collected while flushing are handed to the handler on the calling thread
-    /// before this returns (when not called from the poll thread), so after a successful flush
-    /// every report has been handled.
+    /// Waits, on the producer's ``KafkaExecutor`` (off the cooperative pool), until every enqueued message has been
+    /// delivered or failed and its report handled, or `timeout` passes. Sends lingering batches at once.
     ///
-    /// - Throws: ``KafkaError`` `_TIMED_OUT` when messages remain after `timeout`; `_STATE`
-    ///   after `close()`.
+    /// - Throws: ``KafkaError`` `_TIMED_OUT` when messages remain after `timeout`; `_STATE` after `close()`.
+    public func flush(timeout: Duration) async throws(KafkaError) {
+        try await executor.run { () throws(KafkaError) in try self.flushHere(timeout: timeout) }
+    }
+
+    /// ``flush(timeout:)`` for synchronous callers: blocks the calling thread until the flush, which runs on the
+    /// producer's executor, is done (inline when called from one of this producer's handlers).
     public func flush(timeout: Duration) throws(KafkaError) {
+        if executor.isCurrent { return try flushHere(timeout: timeout) }
+        let outcome = Mutex<Result<Void, KafkaError>>(.failure(.closed()))
+        let done = DispatchSemaphore(value: 0)
+        let submitted = executor.submit {
+            let result = Result { () throws(KafkaError) in try self.flushHere(timeout: timeout) }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        guard submitted else { throw .closed() }
+        done.wait()
+        try outcome.withLock { $0 }.get()
+    }
+
+    /// `rd_kafka_flush` on the calling thread (the executor's), then every report it collected is handled.
+    private func flushHere(timeout: Duration) throws(KafkaError) {
         guard lifecycle.enter() else { throw .closed() }
         defer { lifecycle.leave() }
         let err = rd_kafka_flush(handle.pointer, Self.milliseconds(timeout))
-        if !poller.isCurrent { context.deliverPending() }
+        context.deliverPending()
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError(
                 code: err, detail: "\(rd_kafka_outq_len(handle.pointer)) messages still queued after flush",
@@ -267,75 +293,104 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    /// Flushes for up to `timeout`, purges whatever is still queued or in flight (those messages
-    /// are reported with `_PURGE_QUEUE` / `_PURGE_INFLIGHT`), hands the last delivery reports
-    /// to the handler, stops the poll thread and destroys the client. Idempotent; blocks the
-    /// calling thread. When called from one of this producer's handlers (on the poll thread),
-    /// the work continues on a new thread and this call returns at once.
+    /// Flushes for up to `timeout`, purges whatever is still queued or in flight (those messages are reported with
+    /// `_PURGE_QUEUE` / `_PURGE_INFLIGHT`), hands the last delivery reports to the handler, stops the poll loop and
+    /// destroys the client; all of it on the producer's executor, which then exits. Idempotent.
     ///
     /// - Returns: how many messages were purged instead of delivered (0 when called again).
     @discardableResult
-    public func close(timeout: Duration = .seconds(10)) -> Int {
-        if poller.isCurrent {
-            guard let topics = beginClose() else { return 0 }
-            let (handle, context, contextOpaque, poller, lifecycle, logger) = (
-                self.handle, self.context, self.contextOpaque, self.poller, self.lifecycle, self.logger
-            )
-            Thread.detachNewThread {
-                _ = Self.finishClose(
-                    handle: handle, context: context, contextOpaque: contextOpaque, poller: poller, lifecycle: lifecycle,
-                    topics: topics, timeout: timeout, logger: logger)
-            }
-            return 0
+    public func close(timeout: Duration = .seconds(10)) async -> Int {
+        guard let closing = beginClose(timeout: timeout) else { return 0 }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
+            if !executor.submit({ continuation.resume(returning: closing.run()) }) { continuation.resume(returning: 0) }
+            executor.shutdown()
         }
-        guard let topics = beginClose() else { return 0 }
-        return Self.finishClose(
-            handle: handle, context: context, contextOpaque: contextOpaque, poller: poller, lifecycle: lifecycle,
-            topics: topics, timeout: timeout, logger: logger)
     }
 
-    /// Marks the producer closed (no further `produce`); returns the topic handles, or nil when
+    /// ``close(timeout:)`` for synchronous callers: blocks the calling thread until the producer is closed. When
+    /// called from one of this producer's handlers (on its executor), the close is queued behind the running handler
+    /// and this call returns 0 at once.
+    @discardableResult
+    public func close(timeout: Duration = .seconds(10)) -> Int {
+        guard let closing = beginClose(timeout: timeout) else { return 0 }
+        defer { executor.shutdown() }
+        if executor.isCurrent {
+            executor.submit { _ = closing.run() }
+            return 0
+        }
+        let purged = Mutex(0)
+        let done = DispatchSemaphore(value: 0)
+        guard
+            executor.submit({
+                let count = closing.run()
+                purged.withLock { $0 = count }
+                done.signal()
+            })
+        else { return 0 }
+        done.wait()
+        return purged.withLock { $0 }
+    }
+
+    /// What closing needs, without the producer itself (so a close queued from `deinit` can outlive it).
+    private struct Closing: Sendable {
+        var handle: KafkaPointer
+        var context: KafkaClientContext
+        var contextOpaque: KafkaRawOpaque
+        var lifecycle: Lifecycle
+        var topics: [KafkaPointer]
+        var timeout: Duration
+        var logger: Logger
+
+        /// Runs on the executor, after the last poll: no other librdkafka call on this client runs concurrently.
+        func run() -> Int {
+            lifecycle.closeAndWait() // no outQueueLength or simulateFatalError call is using the handle any more
+            let rk = handle.pointer
+            var purged = 0
+            if rd_kafka_flush(rk, KafkaProducer.milliseconds(timeout)) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                purged = Int(rd_kafka_outq_len(rk))
+                _ = rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+            }
+            // Serve the remaining reports (purged messages among them).
+            let deadline = ContinuousClock.now + .seconds(5)
+            repeat {
+                _ = rd_kafka_poll(rk, 50)
+                context.deliverPending()
+            } while rd_kafka_outq_len(rk) > 0 && ContinuousClock.now < deadline
+            for topic in topics { rd_kafka_topic_destroy(topic.pointer) }
+            rd_kafka_destroy(rk)
+            context.deliverPending()
+            Unmanaged<KafkaClientContext>.fromOpaque(contextOpaque.pointer).release()
+            if purged > 0 { logger.warning("Kafka producer closed with \(purged) undelivered messages purged") }
+            logger.info("Kafka producer closed")
+            return purged
+        }
+    }
+
+    /// Marks the producer closed (no further `produce`, the poll loop stops); returns what closing needs, or nil when
     /// already closing.
-    private func beginClose() -> [KafkaPointer]? {
-        guard !closeStarted.exchange(true, ordering: .acquiringAndReleasing) else { return nil }
-        return state.withLock { state in
+    private func beginClose(timeout: Duration) -> Closing? {
+        guard !pollControl.stop.exchange(true, ordering: .acquiringAndReleasing) else { return nil }
+        let topics = state.withLock { state in
             state.closed = true
             defer { state.topics.removeAll() }
             return Array(state.topics.values)
         }
+        return Closing(
+            handle: handle, context: context, contextOpaque: contextOpaque, lifecycle: lifecycle, topics: topics,
+            timeout: timeout, logger: logger)
     }
 
-    private static func finishClose(
-        handle: KafkaPointer,
-        context: KafkaClientContext,
-        contextOpaque: KafkaRawOpaque,
-        poller: KafkaPollThread,
-        lifecycle: Lifecycle,
-        topics: [KafkaPointer],
-        timeout: Duration,
-        logger: Logger
-    ) -> Int {
-        lifecycle.closeAndWait()  // no flush or outQueueLength call is using the handle any more
-        let rk = handle.pointer
-        var purged = 0
-        if rd_kafka_flush(rk, milliseconds(timeout)) != RD_KAFKA_RESP_ERR_NO_ERROR {
-            purged = Int(rd_kafka_outq_len(rk))
-            _ = rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
-        }
-        poller.stopAndJoin()
-        // Serve the remaining reports (purged messages among them) on this thread.
-        let deadline = ContinuousClock.now + .seconds(5)
-        repeat {
-            _ = rd_kafka_poll(rk, 50)
-            context.deliverPending()
-        } while rd_kafka_outq_len(rk) > 0 && ContinuousClock.now < deadline
-        for topic in topics { rd_kafka_topic_destroy(topic.pointer) }
-        rd_kafka_destroy(rk)
+    /// Serves the client's main queue on the executor: one `rd_kafka_poll(100 ms)` per work item, each handing its
+    /// delivery reports to the handler as one batch, queued again until the producer closes. librdkafka runs the
+    /// delivery-report, statistics and OAUTHBEARER callbacks from inside `rd_kafka_poll`, so they all run there.
+    private static func poll(handle: KafkaPointer, context: KafkaClientContext, control: PollControl, executor: KafkaExecutor) {
+        guard !control.stop.load(ordering: .acquiring) else { return }
+        _ = rd_kafka_poll(handle.pointer, 100)
         context.deliverPending()
-        Unmanaged<KafkaClientContext>.fromOpaque(contextOpaque.pointer).release()
-        if purged > 0 { logger.warning("Kafka producer closed with \(purged) undelivered messages purged") }
-        logger.info("Kafka producer closed")
-        return purged
+        executor.submit { [weak executor] in
+            guard let executor else { return }
+            poll(handle: handle, context: context, control: control, executor: executor)
+        }
     }
 
     static func milliseconds(_ duration: Duration) -> Int32 {

@@ -34,12 +34,14 @@ public struct KafkaReadMessage: Sendable {
 /// stream: there is no consumer group and nothing is committed; messages appended during the read may or may not be
 /// included.
 ///
-/// `read` blocks the calling thread (run it off the cooperative pool); the handler is called on that thread, one
-/// message at a time, partition by partition in offset order.
+/// The `async` ``read(topic:timeout:handler:)`` runs the blocking reads on the reader's own ``KafkaExecutor`` (off the
+/// cooperative pool); the synchronous one blocks the calling thread. Either calls the handler one message at a time,
+/// partition by partition in offset order.
 public final class KafkaTopicReader: Sendable {
     private let handle: KafkaPointer
     private let contextOpaque: KafkaRawOpaque
     private let logger: Logger
+    private let executor = KafkaExecutor(name: "rdkafka-reader")
 
     /// Creates a consumer handle (no connection is made until `read`).
     ///
@@ -66,14 +68,26 @@ public final class KafkaTopicReader: Sendable {
         // One queue for messages and callbacks (errors, logs, OAUTHBEARER refreshes), served by rd_kafka_consumer_poll.
         rd_kafka_poll_set_consumer(client.handle.pointer)
         self.handle = client.handle
-        self.contextOpaque = client.opaque  // holds the context's retain until deinit
+        self.contextOpaque = client.opaque // holds the context's retain until deinit
         self.logger = logger
     }
 
     deinit {
-        rd_kafka_consumer_close(handle.pointer)
-        rd_kafka_destroy(handle.pointer)
-        Unmanaged<KafkaClientContext>.fromOpaque(contextOpaque.pointer).release()
+        // Closing a consumer blocks (it leaves the group, serves its queue): on the executor, which then exits.
+        let (handle, contextOpaque) = (self.handle, self.contextOpaque)
+        let destroy: @Sendable () -> Void = {
+            rd_kafka_consumer_close(handle.pointer)
+            rd_kafka_destroy(handle.pointer)
+            Unmanaged<KafkaClientContext>.fromOpaque(contextOpaque.pointer).release()
+        }
+        if !executor.submit(destroy) { destroy() }
+        executor.shutdown()
+    }
+
+    /// ``read(topic:timeout:handler:)`` on the reader's executor: the caller's task waits without blocking a thread.
+    @discardableResult
+    public func read(topic: String, timeout: Duration, handler: (KafkaReadMessage) -> Void) async throws(KafkaError) -> Int {
+        try await executor.run { () throws(KafkaError) -> Int in try self.read(topic: topic, timeout: timeout, handler: handler) }
     }
 
     /// The partitions of `topic` and, for each, the offsets `[low, high)` it holds now.
@@ -128,7 +142,7 @@ public final class KafkaTopicReader: Sendable {
         let deadline = ContinuousClock.now + timeout
         let ranges = try watermarks(topic: topic, timeout: timeout).filter { $0.high > $0.low }
         guard !ranges.isEmpty else { return 0 }
-        var remaining: [Int32: Int64] = [:]  // partition -> the high watermark still to reach
+        var remaining: [Int32: Int64] = [:] // partition -> the high watermark still to reach
         let list = rd_kafka_topic_partition_list_new(Int32(ranges.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for range in ranges {
@@ -159,7 +173,7 @@ public final class KafkaTopicReader: Sendable {
             }
             if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 let error = KafkaError(code: m.err, detail: Self.errorText(message), handle: handle.pointer)
-                if error.isRetriable || error.name == "_TRANSPORT" || error.name == "_ALL_BROKERS_DOWN" {
+                if error.isRetriable || error.code == KafkaError.Code.transport || error.code == KafkaError.Code.allBrokersDown {
                     logger.warning("reading \(topic): \(error)")
                     continue
                 }

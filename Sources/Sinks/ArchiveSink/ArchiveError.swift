@@ -2,7 +2,7 @@
 public struct ArchiveError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Opaque error code.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String { case io, compression, invalidConfiguration }
+        private enum Value: String { case io, compression, invalidConfiguration, unavailable }
         private let value: Value
         /// A file system call failed (see ``ArchiveError/errno``).
         public static let io = Code(value: .io)
@@ -10,6 +10,8 @@ public struct ArchiveError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let compression = Code(value: .compression)
         /// The archive configuration is unusable.
         public static let invalidConfiguration = Code(value: .invalidConfiguration)
+        /// The archive's thread pool is shut down (the process is stopping).
+        public static let unavailable = Code(value: .unavailable)
         public var description: String { value.rawValue }
     }
 

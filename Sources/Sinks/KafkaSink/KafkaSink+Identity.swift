@@ -8,9 +8,11 @@ extension SinkID {
 extension Receipt {
     /// A Kafka topic stored the record: `"kafka":{"topic","partition","offset"}`.
     public static func kafka(topic: String, partition: Int32, offset: Int64) -> Receipt {
-        Receipt(key: "kafka", fields: [
-            Field("topic", .string(topic)), Field("partition", .integer(Int64(partition))), Field("offset", .integer(offset)),
-        ])
+        Receipt(
+            key: "kafka",
+            fields: [
+                Field("topic", .string(topic)), Field("partition", .integer(Int64(partition))), Field("offset", .integer(offset)),
+            ])
     }
 }
 

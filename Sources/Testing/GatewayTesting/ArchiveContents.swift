@@ -1,9 +1,11 @@
-import CompressNIO
+public import ArchiveReading
 import Foundation
-import NIOCore
 
 /// Everything found in a local archive directory: every line of every published GZIP file, parsed.
 /// Test support: used by the HTTP and integration suites to check what reached the archive.
+///
+/// Files are read with `ArchiveReading.ArchiveDirectory`, the reader `sluice verify` uses: every GZIP member's
+/// CRC-32 and length is checked, and a damaged file is an ``ArchiveReadError`` naming it (never skipped).
 public struct ArchiveContents: Sendable {
     /// One NDJSON line.
     public struct Line: Sendable {
@@ -24,7 +26,7 @@ public struct ArchiveContents: Sendable {
     public var lines: [Line] = []
     /// Lines under the error prefix.
     public var errorLines: [Line] = []
-    /// Files that could not be decompressed, or lines that are not JSON objects.
+    /// Lines that are not JSON objects (`file: reason`). A damaged file is thrown, not listed here.
     public var corrupt: [String] = []
     /// Relative paths of the published files.
     public var files: [String] = []
@@ -32,35 +34,25 @@ public struct ArchiveContents: Sendable {
     /// Event ids of `lines`, in file order.
     public var eventIDs: [String] { lines.compactMap(\.eventID) }
 
-    /// Reads every `*.gz` file under `directory`, skipping `.staging`.
-    public static func read(_ directory: String, errorPrefix: String = "errors/") throws -> ArchiveContents {
+    /// Reads every `*.gz` file under `directory`, skipping `.staging`; an archive directory that does not exist yet
+    /// (nothing archived) reads as empty.
+    /// - Throws: ``ArchiveReadError`` naming the file when a file is unreadable or not sound GZIP.
+    public static func read(_ directory: String, errorPrefix: String = "errors/") throws(ArchiveReadError) -> ArchiveContents {
         var contents = ArchiveContents()
-        let root = URL(fileURLWithPath: directory)
-        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) else { return contents }
-        var paths: [String] = []
-        for case let url as URL in enumerator where url.pathExtension == "gz" {
-            let relative = String(url.path.dropFirst(root.path.count + 1))
-            if relative.hasPrefix(".staging") { continue }
-            paths.append(relative)
-        }
-        for relative in paths.sorted() {
+        let archive = ArchiveDirectory(root: directory, errorPrefix: errorPrefix)
+        guard archive.exists else { return contents }
+        let listing = try archive.listFiles()
+        for relative in listing.all {
             contents.files.append(relative)
-            let data = try Data(contentsOf: root.appendingPathComponent(relative))
-            var compressed = ByteBuffer(bytes: data)
-            let text: ByteBuffer
-            do {
-                text = try compressed.decompress(with: .gzip())
-            } catch {
-                contents.corrupt.append("\(relative): \(error)")
-                continue
-            }
-            let bytes = Array(text.readableBytesView)
-            for slice in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+            let text = try archive.contents(of: relative)
+            for slice in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
                 let lineBytes = Array(slice)
                 let object = (try? JSONSerialization.jsonObject(with: Data(lineBytes))) as? [String: Any]
-                if object == nil { contents.corrupt.append("\(relative): not a JSON object: \(String(decoding: lineBytes, as: UTF8.self).prefix(80))") }
+                if object == nil {
+                    contents.corrupt.append("\(relative): not a JSON object: \(String(decoding: lineBytes, as: UTF8.self).prefix(80))")
+                }
                 let line = Line(file: relative, bytes: lineBytes, object: object.map(Self.sendable))
-                if relative.hasPrefix(errorPrefix) { contents.errorLines.append(line) } else { contents.lines.append(line) }
+                if archive.isDeadLetterFile(relative) { contents.errorLines.append(line) } else { contents.lines.append(line) }
             }
         }
         return contents

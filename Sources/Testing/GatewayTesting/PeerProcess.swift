@@ -1,34 +1,18 @@
 public import Foundation
-import Dispatch
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Runs a command to completion; returns its exit status, stdout and stderr.
+/// Runs a command to completion (a ``TestProcess``); returns its exit status, stdout and stderr.
+/// - Parameters:
+///   - executable: A path, or a name looked up on `PATH`.
+///   - environment: When given, the child's whole environment.
 public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String, errors: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [executable] + arguments
-    if let environment { process.environment = environment }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // stderr is read on another thread so neither pipe fills up and blocks the child.
-    let errors = Mutex(Data())
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        errors.withLock { $0 = data }
-        group.leave()
-    }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    group.wait()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errors.withLock { $0 }, as: UTF8.self))
+    let command = TestProcess.Command(
+        executable, arguments, environment: environment ?? [:], inheritsEnvironment: environment == nil)
+    let completion = try TestProcess.run(command)
+    return (completion.status ?? -1, completion.output, completion.errors)
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released; the caller binds it next).
@@ -65,78 +49,54 @@ public func isListening(port: Int) -> Bool {
     } == 0
 }
 
-/// A peer server process (moto, a broker) started for a test and stopped by process id.
-public final class PeerProcess: @unchecked Sendable {
-    // @unchecked: only the owning test touches `process`.
+/// A peer server process (moto, a broker) started for a test (a ``TestProcess``), which can be paused, stopped and
+/// started again on the same port; it is killed when it goes away.
+public final class PeerProcess: Sendable {
     public let port: Int
     public let name: String
-    private let executable: String
-    private let arguments: [String]
+    private let command: TestProcess.Command
     private let logFile: URL
-    private var process: Process?
+    private let process: Mutex<TestProcess?>
 
     /// Starts `executable arguments` and waits until it listens on `port`.
     public init(name: String, executable: String, arguments: [String], port: Int, logDirectory: URL) throws {
         self.name = name
         self.port = port
-        self.executable = executable
-        self.arguments = arguments
+        command = TestProcess.Command(executable, arguments)
         logFile = logDirectory.appendingPathComponent("\(name).log")
+        process = Mutex(nil)
         try start()
     }
 
     /// Starts the process (again) on the same port and waits until it listens.
     public func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        if !FileManager.default.fileExists(atPath: logFile.path) { _ = FileManager.default.createFile(atPath: logFile.path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: logFile)
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        self.process = process
-        let deadline = Date().addingTimeInterval(60)
-        while !isListening(port: port) {
-            guard process.isRunning else {
-                throw PeerProcessError(message: "\(name) exited with \(process.terminationStatus) before listening; see \(logFile.path):\n\(log)")
-            }
-            guard Date() < deadline else { throw PeerProcessError(message: "\(name) did not listen on \(port) within 60 s") }
-            usleep(20_000)  // polling an external process's port; bounded by the deadline
+        let started = try TestProcess(command, log: logFile)
+        process.withLock { $0 = started }
+        let port = port
+        do {
+            try started.waitUntil(timeout: .seconds(60), "listening on \(port)") { isListening(port: port) }
+        } catch {
+            throw PeerProcessError(message: "\(name): \(error)")
         }
     }
 
     /// Freezes the process (SIGSTOP): connections hang as with an unresponsive backend.
     public func pause() {
-        if let process, process.isRunning { kill(process.processIdentifier, SIGSTOP) }
+        process.withLock { $0 }?.signal(SIGSTOP)
     }
 
     /// Resumes a paused process (SIGCONT).
     public func resume() {
-        if let process, process.isRunning { kill(process.processIdentifier, SIGCONT) }
+        process.withLock { $0 }?.signal(SIGCONT)
     }
 
     /// Stops the process (SIGTERM, then SIGKILL after 5 s) and waits for it.
     public func stop() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGCONT)
-        process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.withLock { $0 }?.stop(grace: .seconds(5))
     }
 
     /// What the process logged.
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
-
-    deinit {
-        if let process, process.isRunning {
-            kill(process.processIdentifier, SIGCONT)
-            kill(process.processIdentifier, SIGKILL)
-        }
-    }
 }
 
 /// A peer process could not start.
@@ -153,9 +113,7 @@ public final class MotoServer: Sendable {
     /// moto's server with Kinesis's `Shard.put_record` under a lock (Benchmarks/moto-server/serve.py): unpatched,
     /// two concurrent `PutRecords` on one shard can take the same sequence number and one acknowledged record
     /// overwrites the other, which an exactly-once check would blame on the gateway.
-    static let lockedServer = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Benchmarks/moto-server/serve.py").path
+    public static let lockedServer = KafkaPeers.packageRoot().appendingPathComponent("Benchmarks/moto-server/serve.py").path
 
     /// Starts moto's server on a free port (the locked one when the source tree is at hand, else `moto_server`).
     public init(logDirectory: URL) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -166,7 +167,7 @@ public final class RawHTTPConnection: @unchecked Sendable {
 
     private func poll(events: Int16, timeout: Duration) -> Bool {
         var entry = pollfd(fd: fd, events: events, revents: 0)
-        let millis = Int32(clamping: max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let millis = Int32(clamping: timeout.nanoseconds / 1_000_000)
         while true {
             let result = Glibc.poll(&entry, 1, millis)
             if result < 0 && errno == EINTR { continue }
@@ -299,7 +300,8 @@ public final class RawHTTPConnection: @unchecked Sendable {
 }
 
 /// Runs blocking `body` on a thread of its own, so blocking sockets and process waits never hold a thread of the
-/// cooperative pool.
+/// cooperative pool. The one way test support leaves the pool: a thread per call rather than a bounded pool, because
+/// tests hold many blocking sockets open at once and a pool would queue one behind another.
 public func offCooperativePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread { continuation.resume(with: Result { try body() }) }

@@ -1,16 +1,15 @@
 public import Foundation
 
-/// A `sluice serve` process started from the built binary, for end-to-end tests.
+/// A `sluice serve` process started from the built binary, for end-to-end tests (a ``TestProcess``).
 ///
 /// It runs in its own working directory with a config file written there, logs to a file, and reports the port it
 /// bound (found in its `listening` log line). Tests stop it with ``terminate()`` (SIGTERM, graceful) or ``kill()``
-/// (SIGKILL, a crash).
-public final class SluiceProcess: @unchecked Sendable {
-    // @unchecked: `process` is only touched from the test that owns this object.
+/// (SIGKILL, a crash); it is killed when it goes away.
+public final class SluiceProcess: Sendable {
     public let directory: URL
     public let logFile: URL
-    public private(set) var port = 0
-    private let process = Process()
+    public let port: Int
+    private let process: TestProcess
 
     /// The built `sluice` executable: next to the test bundle (`.build/<config>/sluice`), or `$SLUICE_BIN`.
     public static var executable: URL {
@@ -22,6 +21,11 @@ public final class SluiceProcess: @unchecked Sendable {
             directory = directory.deletingLastPathComponent()
         }
         return directory.appendingPathComponent("sluice")
+    }
+
+    /// The command running the built binary with `arguments` in `directory`, `environment` added.
+    public static func command(_ arguments: [String], in directory: URL?, environment: [String: String] = [:]) -> TestProcess.Command {
+        TestProcess.Command(executable.path, arguments, directory: directory, environment: environment)
     }
 
     /// Starts `sluice serve --config config.yaml --port 0` in `directory` and waits until it listens.
@@ -38,57 +42,45 @@ public final class SluiceProcess: @unchecked Sendable {
             arguments += ["--config", "config.yaml"]
         }
         logFile = directory.appendingPathComponent(logName)
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        try? FileManager.default.removeItem(at: logFile)  // a fresh log: the port is read from it
+        process = try TestProcess(Self.command(arguments, in: directory, environment: environment), log: logFile)
+        var found = 0
+        let logFile = logFile
+        do {
+            try process.waitUntil(timeout: .seconds(30), "listening") {
+                found = Self.reportedPort(in: (try? String(contentsOf: logFile, encoding: .utf8)) ?? "") ?? 0
+                return found > 0
+            }
+        } catch {
+            throw SluiceProcessError(message: "sluice did not report a port: \(error)")
         }
-        process.currentDirectoryURL = directory
-        let handle = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        port = try waitForPort()
+        port = found
+    }
+
+    /// The port in the `"sluice.port":"N"` field of the listening log line.
+    static func reportedPort(in log: String) -> Int? {
+        guard let range = log.range(of: #""sluice.port":"(\d+)""#, options: .regularExpression) else { return nil }
+        return Int(log[range].filter(\.isNumber)).flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// `http://127.0.0.1:PORT`.
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// The process id.
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.pid }
 
     /// Whether the process is still running.
     public var isRunning: Bool { process.isRunning }
 
-    private func waitForPort() throws -> Int {
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-            if let range = text.range(of: #""sluice.port":"(\d+)""#, options: .regularExpression) {
-                let digits = text[range].filter(\.isNumber)
-                if let port = Int(digits), port > 0 { return port }
-            }
-            if !process.isRunning {
-                throw SluiceProcessError(message: "sluice exited with \(process.terminationStatus) before listening:\n\(text)")
-            }
-            usleep(20_000)  // polling the log file for the listening line; bounded by the deadline
-        }
-        throw SluiceProcessError(message: "sluice did not report a port within 30 s")
-    }
-
     /// SIGTERM, then waits for exit; returns the exit status.
     @discardableResult
     public func terminate() -> Int32 {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return process.terminationStatus
+        process.stop(grace: .seconds(3600))  // a graceful drain is awaited, never cut short
     }
 
     /// SIGKILL (a crash), then waits for exit.
     public func kill() {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.kill()
     }
 
     /// The process's resident set size in KiB (from /proc), or nil once it exited.
@@ -101,11 +93,7 @@ public final class SluiceProcess: @unchecked Sendable {
     }
 
     /// Everything the process logged so far.
-    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
-
-    deinit {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-    }
+    public var log: String { process.log }
 }
 
 extension SluiceProcess {
@@ -114,20 +102,8 @@ extension SluiceProcess {
     public static func run(
         _ arguments: [String], in directory: URL, environment: [String: String] = [:]
     ) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let completion = try TestProcess.run(command(arguments, in: directory, environment: environment), mergingErrors: true)
+        return (completion.status ?? -1, completion.output)
     }
 }
 

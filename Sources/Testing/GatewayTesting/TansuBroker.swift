@@ -64,26 +64,22 @@ public enum KafkaPeers {
 }
 
 /// A Tansu broker (Apache-Kafka-compatible, in-memory storage) on a free loopback port, for
-/// tests and benchmarks. Start with ``start()``, stop with ``stop()`` (also on deinit).
-public final class TansuBroker: @unchecked Sendable {
+/// tests and benchmarks (a ``TestProcess``). Start with ``start()``, stop with ``stop()`` (also on deinit).
+public final class TansuBroker: Sendable {
     /// The broker's port on 127.0.0.1.
     public let port: Int
     /// `127.0.0.1:PORT`, for `bootstrap.servers`.
     public var bootstrapServers: String { "127.0.0.1:\(port)" }
     /// The process id of the broker.
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.pid }
 
     private let binary: URL
-    private let process: Process
-    private let log: URL
-    private let lock = NSLock()
-    private var stopped = false
+    private let process: TestProcess
 
-    private init(binary: URL, port: Int, process: Process, log: URL) {
+    private init(binary: URL, port: Int, process: TestProcess) {
         self.binary = binary
         self.port = port
         self.process = process
-        self.log = log
     }
 
     deinit { stop() }
@@ -97,87 +93,52 @@ public final class TansuBroker: @unchecked Sendable {
         for _ in 0..<(fixedPort == nil ? 3 : 1) {  // a port taken between probing and binding: retry with another one
             let port = try fixedPort ?? KafkaPeers.freePort()
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("tansu-\(port)-\(UUID().uuidString).log")
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            let process = Process()
-            process.executableURL = binary
-            process.arguments = [
-                "broker",
-                "--listener-url", "tcp://127.0.0.1:\(port)",
-                "--advertised-listener-url", "tcp://127.0.0.1:\(port)",
-                "--storage-engine", "memory://tansu/",
-            ]
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            try? handle.close()
-            let broker = TansuBroker(binary: binary, port: port, process: process, log: log)
+            let command = TestProcess.Command(
+                binary.path,
+                [
+                    "broker",
+                    "--listener-url", "tcp://127.0.0.1:\(port)",
+                    "--advertised-listener-url", "tcp://127.0.0.1:\(port)",
+                    "--storage-engine", "memory://tansu/",
+                ])
+            let broker = TansuBroker(binary: binary, port: port, process: try TestProcess(command, log: log))
             do {
-                try broker.waitUntilReady(timeout: timeout)
+                try broker.process.waitUntil(timeout: timeout, interval: .milliseconds(10), "accepting connections on port \(port)") {
+                    KafkaPeers.canConnect(port: port)
+                }
                 return broker
             } catch {
-                lastError = error
+                lastError = KafkaPeerError("tansu: \(error)")
                 broker.stop()
             }
         }
         throw lastError ?? KafkaPeerError("tansu did not start")
     }
 
-    /// Readiness poll: the broker is up when a TCP connect succeeds.
-    private func waitUntilReady(timeout: Duration) throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if !process.isRunning {
-                throw KafkaPeerError("tansu exited with status \(process.terminationStatus): \(logTail())")
-            }
-            if KafkaPeers.canConnect(port: port) { return }
-            usleep(10_000)  // readiness polling interval, not synchronisation
-        }
-        throw KafkaPeerError("tansu did not accept connections on port \(port) within \(timeout): \(logTail())")
-    }
-
     /// Creates `name` with `partitions` partitions (`tansu topic create`).
     public func createTopic(_ name: String, partitions: Int = 1) throws {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["topic", "create", name, "--partitions", String(partitions), "--broker", "tcp://\(bootstrapServers)"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw KafkaPeerError(
-                "tansu topic create \(name) failed (\(process.terminationStatus)): \(String(decoding: data, as: UTF8.self))")
+        let completion = try TestProcess.run(
+            TestProcess.Command(
+                binary.path, ["topic", "create", name, "--partitions", String(partitions), "--broker", "tcp://\(bootstrapServers)"]),
+            mergingErrors: true)
+        guard completion.status == 0 else {
+            throw KafkaPeerError("tansu topic create \(name) failed (\(completion.status ?? -1)): \(completion.output)")
         }
     }
 
     /// The last part of the broker's log.
     public func logTail(_ bytes: Int = 2000) -> String {
-        guard let data = FileManager.default.contents(atPath: log.path) else { return "" }
-        return String(decoding: data.suffix(bytes), as: UTF8.self)
+        process.logTail(bytes)
     }
 
     /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and removes its log. Idempotent.
     public func stop() {
-        lock.lock()
-        defer { lock.unlock() }
-        if stopped { return }
-        stopped = true
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            let deadline = ContinuousClock.now + .seconds(5)
-            while process.isRunning && ContinuousClock.now < deadline { usleep(5_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(at: log)
+        process.stop(grace: .seconds(5))
+        try? FileManager.default.removeItem(at: process.logFile)
     }
 }
 
-/// Runs a Python script (the reference implementations in the test directories).
+/// Runs a Python script (the reference implementations in the test directories) as a ``TestProcess``.
 public enum PythonScript {
     /// The interpreter: `KAFKA_PYTHON`, else `python3` on PATH.
     public static var interpreter: String { ProcessInfo.processInfo.environment["KAFKA_PYTHON"] ?? "python3" }
@@ -185,33 +146,12 @@ public enum PythonScript {
     /// Runs `script` with `arguments`, feeding `input` on stdin; returns stdout. Throws with
     /// stderr when the exit status is not 0 (`hint` is added to the message).
     public static func run(_ script: URL, arguments: [String] = [], input: Data = Data(), hint: String = "") throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [interpreter, script.path] + arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderrFile = FileManager.default.temporaryDirectory.appendingPathComponent("py-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: stderrFile) }
-        let stderr = try FileHandle(forWritingTo: stderrFile)
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        try? stderr.close()
-        let writer = Thread {
-            stdin.fileHandleForWriting.write(input)
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let errors = FileManager.default.contents(atPath: stderrFile.path) ?? Data()
+        let completion = try TestProcess.run(TestProcess.Command(interpreter, [script.path] + arguments), input: input)
+        guard completion.status == 0 else {
             throw KafkaPeerError(
-                "\(script.lastPathComponent) exited with \(process.terminationStatus). \(hint) stderr: "
-                    + String(decoding: errors.suffix(4000), as: UTF8.self))
+                "\(script.lastPathComponent) exited with \(completion.status ?? -1). \(hint) stderr: "
+                    + String(decoding: completion.errorData.suffix(4000), as: UTF8.self))
         }
-        return data
+        return completion.outputData
     }
 }

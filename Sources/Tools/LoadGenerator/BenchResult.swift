@@ -1,3 +1,4 @@
+import GatewayCore
 import Foundation
 
 /// The outcome of a `sluice bench` run: what was measured, and how to print it.

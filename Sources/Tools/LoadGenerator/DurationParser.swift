@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// Parses and prints the human durations the command line takes: `500ms`, `30s`, `2m`, `1h`, `1.5s`, `0`.
 public enum DurationParser {
     /// A duration text that could not be understood.
@@ -62,16 +64,6 @@ public enum DurationParser {
         if nanos >= 1_000_000 { return "\(Formatting.decimal(Double(nanos) / 1e6, digits: 3))ms" }
         if nanos % 1_000 == 0 { return "\(nanos / 1_000)us" }
         return "\(nanos)ns"
-    }
-}
-
-extension Duration {
-    /// The whole duration in nanoseconds (saturating).
-    public var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (wholeNanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return wholeNanos &+ attoseconds / 1_000_000_000
     }
 }
 

@@ -1,3 +1,4 @@
+import EnvelopeScanner
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -507,22 +508,27 @@ struct ConnectOutcome: Sendable {
 
 /// Reads a batch response: `{"accepted":N,"rejected":M,"results":[{"index":0,"status":202,…},…]}`.
 public enum BatchResponse {
+    /// The deepest nesting read in a response (a batch response is three levels deep; problem details a few more).
+    static let maximumDepth = 512
+
     /// The indexes of items whose status is 202, from a batch response body.
     static func acceptedIndexes(_ body: ByteBuffer) -> [Int] {
         body.withUnsafeReadableBytes { acceptedIndexes($0) }
     }
 
-    /// The indexes of items whose status is 202, from a batch response body; empty when it cannot be read.
+    /// The indexes of items whose status is 202, from a batch response body; empty when it cannot be read
+    /// (read with the intake's ``EnvelopeScanner``: the whole body is validated as strict JSON).
     public static func acceptedIndexes(_ bytes: UnsafeRawBufferPointer) -> [Int] {
-        do {
-            guard let results = try JSONReader.topLevelFields(bytes, keys: ["results"])["results"] else { return [] }
+        do throws(EnvelopeError) {
+            guard let results = try EnvelopeScanner.objectMembers(bytes, keys: ["results"], maxDepth: maximumDepth)["results"]
+            else { return [] }
             let array = UnsafeRawBufferPointer(rebasing: bytes[results])
             var accepted: [Int] = []
-            for element in try JSONReader.arrayElements(array) {
+            for element in try EnvelopeScanner.arrayElements(array, maxDepth: maximumDepth) {
                 let item = UnsafeRawBufferPointer(rebasing: array[element])
-                let fields = try JSONReader.topLevelFields(item, keys: ["index", "status"])
-                guard let statusRange = fields["status"], JSONReader.decodeInteger(item, range: statusRange) == 202,
-                    let indexRange = fields["index"], let index = JSONReader.decodeInteger(item, range: indexRange)
+                let fields = try EnvelopeScanner.objectMembers(item, keys: ["index", "status"], maxDepth: maximumDepth)
+                guard let statusRange = fields["status"], EnvelopeScanner.decodeInteger(item, range: statusRange) == 202,
+                    let indexRange = fields["index"], let index = EnvelopeScanner.decodeInteger(item, range: indexRange)
                 else { continue }
                 accepted.append(index)
             }

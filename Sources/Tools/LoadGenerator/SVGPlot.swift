@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// Writes the `--plot` SVG: two panels, the latency percentile spectrum (x on a "nines" scale: 0, 90, 99, 99.9 …;
 /// y in ms) and throughput per second over time. Self-contained SVG 1.1, no scripts or external resources.
 public struct SVGPlot: Sendable {
