@@ -1,12 +1,13 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
-/// Settings every target shares: Swift 6 language mode is the default for tools 6.x;
-/// these upcoming features keep imports and existentials explicit.
+/// Settings every target shares: Swift 6 language mode is the default for tools 6.x; these upcoming features keep
+/// imports and existentials explicit, and every warning of our own code is an error (dependencies keep theirs).
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
 ]
 
 // The targets are listed, and `Sources/` is laid out, in the order an event travels (docs/architecture.md):
@@ -343,7 +344,7 @@ let package = Package(
 
         // MARK: Test support and tests
 
-        // Test support: reading an archive back, running the built binary and the peers, the sink compliance suite.
+        // Test support: reading an archive back, running the built binary and the peers, a manual clock.
         .target(
             name: "GatewayTesting",
             dependencies: [
@@ -425,7 +426,9 @@ let package = Package(
         ),
         .testTarget(
             name: "MSKIAMAuthTests",
-            dependencies: ["MSKIAMAuth", "AWSSigV4", "AWSCredentials", "KafkaClient", "GatewayTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "MSKIAMAuth", "AWSSigV4", "AWSCredentials", "KafkaClient", "GatewayTesting", .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["msk_token.py"],
             swiftSettings: swiftSettings
         ),
@@ -460,7 +463,8 @@ let package = Package(
         ),
         .testTarget(
             name: "RoutingTests",
-            dependencies: ["Routing", "GatewayApp", "GatewayCore", "GatewayConfig", "ArchiveSink", "KinesisSink", "KafkaSink"], swiftSettings: swiftSettings
+            dependencies: ["Routing", "GatewayApp", "GatewayCore", "GatewayConfig", "ArchiveSink", "KinesisSink", "KafkaSink"],
+            swiftSettings: swiftSettings
         ),
         .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "GatewayTesting"], swiftSettings: swiftSettings),
         .testTarget(

@@ -7,8 +7,8 @@
 // Without --brokers it starts a Tansu broker (scripts/kafka-peers) on a free port and creates the
 // topic. Run with LD_LIBRARY_PATH=.tools/kafka/lib so librdkafka 2.16 is loaded.
 import Foundation
-import KafkaClient
 import GatewayTesting
+import KafkaClient
 import Logging
 import Synchronization
 
@@ -143,9 +143,9 @@ while Int(tag) < options.messages {
     do {
         try producer.produce(topic: options.topic, value: payload, tag: tag)
         tag += 1
-    } catch where error.isQueueFull {
+    } catch  where error.isQueueFull {
         queueFullRetries += 1
-        try? producer.flush(timeout: .milliseconds(10))  // let reports drain, then retry
+        try? producer.flush(timeout: .milliseconds(10)) // let reports drain, then retry
     } catch {
         FileHandle.standardError.write(Data("produce failed: \(error)\n".utf8))
         exit(1)

@@ -78,8 +78,10 @@ struct SplitMix64 {
 struct EnvelopeGenerator {
     var random: SplitMix64
 
-    static let words = ["signup", "page_view", "add_to_cart", "checkout", "promo", "clicks", "session", "campaign",
-                        "search", "banner", "scroll", "video_play", "purchase", "refund", "login", "logout"]
+    static let words = [
+        "signup", "page_view", "add_to_cart", "checkout", "promo", "clicks", "session", "campaign",
+        "search", "banner", "scroll", "video_play", "purchase", "refund", "login", "logout",
+    ]
     /// String values with JSON escapes and multi-byte UTF-8, as user-entered text has.
     static let texts = [
         #"Caf\u00e9 \"Le Parisien\" \u2014 menu"#, #"line one\nline two\ttabbed"#, "naïve façade, 東京 ☕ 🎉",
@@ -116,18 +118,21 @@ struct EnvelopeGenerator {
     }
 
     private mutating func attempt(size: Int, number: Int) -> [UInt8]? {
-        var body = #"{"team":"web","app":"clicks","partition_key":"user-\#(random.below(100_000))","#
+        var body =
+            #"{"team":"web","app":"clicks","partition_key":"user-\#(random.below(100_000))","#
             + #""event_id":"bench-\#(String(number, radix: 16))","payload":{"event":"\#(word())","#
             + #""ts":\#(1_764_547_200_000 + random.below(86_400_000))"#
         if size >= 200 {
             body += #","props":{"q":"\u00e9t\u00e9","n":\#(decimal()),"ok":\#(random.below(2) == 0)}"#
         }
         if size >= 400 {
-            body += #","session":{"id":"s-\#(random.next() % 1_000_000_007)","new":\#(random.below(2) == 0),"#
+            body +=
+                #","session":{"id":"s-\#(random.next() % 1_000_000_007)","new":\#(random.below(2) == 0),"#
                 + #""referrer":null,"screen":[\#(random.below(4000)),\#(random.below(3000))],"agent":"\#(text())"}"#
         }
         if size >= 1000 {
-            body += #","user":{"id":"u-\#(random.below(1_000_000))","plan":"pro","traits":{"age":\#(random.below(90)),"#
+            body +=
+                #","user":{"id":"u-\#(random.below(1_000_000))","plan":"pro","traits":{"age":\#(random.below(90)),"#
                 + #""score":\#(decimal()),"bio":"\#(text())","locale":"fr-CA"}}"#
             body += #","items":["#
             var first = true
@@ -253,7 +258,7 @@ for size in options.sizes {
             fail("envelope \(index) of \(size) bytes is not JSON to Foundation either")
         }
     }
-    _ = measure(envelopes, seconds: min(0.5, options.seconds / 4))  // warm-up
+    _ = measure(envelopes, seconds: min(0.5, options.seconds / 4)) // warm-up
     let run = measure(envelopes, seconds: options.seconds)
     total &+= run.checksum
     let megabytes = Double(run.events) * Double(size) / 1e6

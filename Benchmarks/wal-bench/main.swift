@@ -120,8 +120,12 @@ let sorted = latencies.flatMap { $0 }.sorted()
 let stats = log.stats
 let payloadMB = Double(count * options.size) / 1e6
 print("policy \(options.policyName), \(options.appenders) appenders, \(options.size)-byte bodies, \(format(seconds, 2)) s")
-print("  appends: \(count)  →  \(format(Double(count) / seconds, 0)) appends/s, \(format(payloadMB / seconds)) MB/s of bodies, \(format(Double(stats.diskBytes) / 1e6 / seconds)) MB/s on disk")
-print("  latency ms: p50 \(format(percentile(sorted, 0.5), 3))  p90 \(format(percentile(sorted, 0.9), 3))  p99 \(format(percentile(sorted, 0.99), 3))  max \(format(sorted.last ?? 0, 3))")
+print(
+    "  appends: \(count)  →  \(format(Double(count) / seconds, 0)) appends/s, \(format(payloadMB / seconds)) MB/s of bodies, \(format(Double(stats.diskBytes) / 1e6 / seconds)) MB/s on disk"
+)
+print(
+    "  latency ms: p50 \(format(percentile(sorted, 0.5), 3))  p90 \(format(percentile(sorted, 0.9), 3))  p99 \(format(percentile(sorted, 0.99), 3))  max \(format(sorted.last ?? 0, 3))"
+)
 print("  disk \(stats.diskBytes / (1 << 20)) MiB in \(stats.segmentCount) segments")
 await log.close()
 
@@ -149,6 +153,8 @@ while read < count {
 }
 let readElapsed = clock.now - readStart
 let readSeconds = Double(readElapsed.components.seconds) + Double(readElapsed.components.attoseconds) / 1e18
-print("  catch-up from files\(options.cold ? " (cold page cache)" : " (warm page cache)"): \(read) records in \(format(readSeconds, 2)) s  →  \(format(Double(read) / readSeconds, 0)) records/s, \(format(Double(bytes) / 1e6 / readSeconds)) MB/s of bodies")
+print(
+    "  catch-up from files\(options.cold ? " (cold page cache)" : " (warm page cache)"): \(read) records in \(format(readSeconds, 2)) s  →  \(format(Double(read) / readSeconds, 0)) records/s, \(format(Double(bytes) / 1e6 / readSeconds)) MB/s of bodies"
+)
 await reopened.close()
 if !options.keep { try? FileManager.default.removeItem(atPath: directory) }

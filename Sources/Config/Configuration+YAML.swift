@@ -49,7 +49,8 @@ extension Configuration {
         }
         let tooLarge = "it is larger than \(maxFileBytes >> 20) MiB"
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber,
-           size.int64Value > Int64(maxFileBytes) {
+            size.int64Value > Int64(maxFileBytes)
+        {
             return failure(tooLarge)
         }
         let data: Data
@@ -104,8 +105,8 @@ extension Configuration {
         case let .scanner(_, problem, mark, _) where isTab(at: mark):
             return located("invalid YAML: \(problem): a tab (indent with spaces, not tabs)", mark)
         case let .scanner(context, problem, mark, _),
-             let .parser(context, problem, mark, _),
-             let .composer(context, problem, mark, _):
+            let .parser(context, problem, mark, _),
+            let .composer(context, problem, mark, _):
             return located(withContext(problem, context), mark)
         case let .reader(problem, offset, _, yaml):
             var line = 1
@@ -120,8 +121,9 @@ extension Configuration {
                     }
                 }
             }
-            return ConfigurationProblem(path: "", message: "invalid YAML: \(problem)",
-                                        line: offset == nil ? nil : line, column: offset == nil ? nil : column)
+            return ConfigurationProblem(
+                path: "", message: "invalid YAML: \(problem)",
+                line: offset == nil ? nil : line, column: offset == nil ? nil : column)
         case let .duplicatedKeysInMapping(duplicates, context):
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
             let noun = duplicates.count == 1 ? "key" : "keys"

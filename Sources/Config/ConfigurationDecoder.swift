@@ -11,7 +11,7 @@ struct ConfigurationDecoder {
     func decode(_ root: Node?) -> Configuration {
         var configuration = Configuration()
         guard let root,
-              let top = MappingReader.open(root, .root, context, expected: "a mapping of sections at the top level")
+            let top = MappingReader.open(root, .root, context, expected: "a mapping of sections at the top level")
         else {
             configuration.streams = Configuration.embeddedDefault.streams
             configuration.defaultStream = Configuration.embeddedDefault.defaultStream
@@ -72,8 +72,8 @@ struct ConfigurationDecoder {
     /// 24 hours in milliseconds: the ceiling of most `_ms` keys.
     static let dayMs = 86_400_000
 
-    static let bodyKB = IntegerBounds.between(1, 1_048_576)  // 1 GiB
-    static let thresholdKB = IntegerBounds.between(0, 1_048_576)  // 1 GiB: above every body
+    static let bodyKB = IntegerBounds.between(1, 1_048_576) // 1 GiB
+    static let thresholdKB = IntegerBounds.between(0, 1_048_576) // 1 GiB: above every body
 
     private func decodeServer(_ map: MappingReader) -> ServerConfiguration {
         var server = ServerConfiguration()
@@ -109,8 +109,8 @@ struct ConfigurationDecoder {
         map.string("dir", into: &durability.directory)
         map.choice("fsync", into: &durability.fsync)
         map.integer("fsync_interval_ms", .between(1, 60_000), into: &durability.fsyncIntervalMs)
-        let diskValid = map.integer("max_disk_mb", .between(1, 16_777_216), into: &durability.maxDiskMB)  // 16 TiB
-        let segmentValid = map.integer("segment_size_mb", .between(1, 4096), into: &durability.segmentSizeMB)  // 4 GiB
+        let diskValid = map.integer("max_disk_mb", .between(1, 16_777_216), into: &durability.maxDiskMB) // 16 TiB
+        let segmentValid = map.integer("segment_size_mb", .between(1, 4096), into: &durability.segmentSizeMB) // 4 GiB
         if diskValid, segmentValid, durability.segmentSizeMB > durability.maxDiskMB {
             let node = map.take("segment_size_mb") ?? map.take("max_disk_mb")
             context.error(
@@ -159,8 +159,8 @@ struct ConfigurationDecoder {
 
     static func httpURLProblems(_ value: String) -> [String] {
         guard let components = URLComponents(string: value),
-              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = components.host, !host.isEmpty
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty
         else {
             return ["expected an http:// or https:// url, got '\(value)'"]
         }
@@ -320,7 +320,8 @@ struct ConfigurationDecoder {
             }
             let name = String(rest[afterOpen..<close])
             if !placeholders.contains(name) {
-                var message = "unknown placeholder '{\(name)}' (allowed: "
+                var message =
+                    "unknown placeholder '{\(name)}' (allowed: "
                     + placeholders.map { "{\($0)}" }.joined(separator: ", ") + ")"
                 if let suggestion = suggestion(for: name, among: placeholders) {
                     message += "; did you mean '{\(suggestion)}'?"
@@ -435,8 +436,10 @@ struct ConfigurationDecoder {
     }
 
     /// `{team: …, app: …}` or `"team/app"`, naming one of `names`.
-    private func decodeDefaultStream(_ node: Node, _ path: ConfigPath, names: [StreamReference],
-                                     checkMembership: Bool) -> StreamReference? {
+    private func decodeDefaultStream(
+        _ node: Node, _ path: ConfigPath, names: [StreamReference],
+        checkMembership: Bool
+    ) -> StreamReference? {
         var reference: StreamReference?
         switch node {
         case .mapping:

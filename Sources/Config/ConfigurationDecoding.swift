@@ -8,10 +8,12 @@ struct ConfigPath: CustomStringConvertible, Sendable {
     let description: String
 
     func key(_ key: String) -> ConfigPath {
-        let simple = !key.isEmpty && key.unicodeScalars.allSatisfy { scalar in
-            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
-                || scalar == "_" || scalar == "-"
-        }
+        let simple =
+            !key.isEmpty
+            && key.unicodeScalars.allSatisfy { scalar in
+                ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+                    || scalar == "_" || scalar == "-"
+            }
         if simple {
             return ConfigPath(description: description.isEmpty ? key : "\(description).\(key)")
         }
@@ -178,8 +180,9 @@ final class DecodingContext {
         let origin = result.substituted && result.text != scalar.string ? " (from \(Self.quote(scalar.string)))" : ""
         if result.text.utf8.count > DecodingLimits.maxScalarBytes {
             // Only a literal can get here: substitution stops at the limit itself.
-            error(path, "the value is \(result.text.utf8.count) bytes long; at most \(DecodingLimits.maxScalarBytes) are allowed",
-                  at: scalar.mark)
+            error(
+                path, "the value is \(result.text.utf8.count) bytes long; at most \(DecodingLimits.maxScalarBytes) are allowed",
+                at: scalar.mark)
             return .failed
         }
         if result.text.unicodeScalars.contains("\u{0}") {
@@ -199,8 +202,10 @@ final class DecodingContext {
     }
 
     /// As `typed(_:_:expected:_:)`, for a value already resolved.
-    func typed<T>(_ resolution: ScalarResolution, _ node: Node, _ path: ConfigPath, expected: String,
-                  _ convert: (String) -> T?) -> T? {
+    func typed<T>(
+        _ resolution: ScalarResolution, _ node: Node, _ path: ConfigPath, expected: String,
+        _ convert: (String) -> T?
+    ) -> T? {
         switch resolution {
         case .failed:
             return nil
@@ -221,14 +226,16 @@ final class DecodingContext {
     /// An integer within `bounds`; anything else is a problem naming the range
     /// (`99999999999 is out of range 1…1048576`), also when the text is too large for any integer type.
     func integer(_ resolution: ScalarResolution, _ node: Node, _ path: ConfigPath, _ bounds: IntegerBounds) -> Int? {
-        bounded(resolution, node, path, expected: "an integer", range: bounds.description, parse: Self.parseInteger,
-                contains: bounds.contains)
+        bounded(
+            resolution, node, path, expected: "an integer", range: bounds.description, parse: Self.parseInteger,
+            contains: bounds.contains)
     }
 
     /// A number within `bounds`, as `integer`.
     func number(_ node: Node, _ path: ConfigPath, _ bounds: NumberBounds) -> Double? {
-        bounded(resolve(node, path), node, path, expected: "a number", range: bounds.description, parse: Self.parseNumber,
-                contains: bounds.contains)
+        bounded(
+            resolve(node, path), node, path, expected: "a number", range: bounds.description, parse: Self.parseNumber,
+            contains: bounds.contains)
     }
 
     private func bounded<Value>(
@@ -264,8 +271,10 @@ final class DecodingContext {
         string(resolve(node, path), node, path, validate: validate)
     }
 
-    func string(_ resolution: ScalarResolution, _ node: Node, _ path: ConfigPath,
-                validate: (String) -> [String]) -> String? {
+    func string(
+        _ resolution: ScalarResolution, _ node: Node, _ path: ConfigPath,
+        validate: (String) -> [String]
+    ) -> String? {
         guard let value = typed(resolution, node, path, expected: "a string", { $0 }) else { return nil }
         let problems = validate(value)
         for problem in problems {
@@ -418,8 +427,10 @@ final class MappingReader {
     }
 
     /// The entries of a mapping, with YAML merge keys (`<<: *base`) expanded: explicit keys win.
-    private static func collect(_ mapping: Node.Mapping, path: ConfigPath, context: DecodingContext,
-                                into entries: inout [Entry]) {
+    private static func collect(
+        _ mapping: Node.Mapping, path: ConfigPath, context: DecodingContext,
+        into entries: inout [Entry]
+    ) {
         var merged: [Node.Mapping] = []
         for (key, value) in mapping {
             guard case .scalar(let keyScalar) = key else {
@@ -433,7 +444,8 @@ final class MappingReader {
                 case .sequence(let bases) where bases.allSatisfy({ $0.mapping != nil }):
                     merged += bases.compactMap(\.mapping)
                 default:
-                    context.error(path.key("<<"), "a merge key needs a mapping or a list of mappings, got \(DecodingContext.describe(value))", at: value.mark)
+                    context.error(
+                        path.key("<<"), "a merge key needs a mapping or a list of mappings, got \(DecodingContext.describe(value))", at: value.mark)
                 }
                 continue
             }
@@ -443,8 +455,10 @@ final class MappingReader {
             // Aliases of aliases can make merges exponential in the file's size ("billion laughs"): cap the total.
             context.mergedMappings += 1
             if context.mergedMappings == DecodingLimits.maxMergedMappings + 1 {
-                context.error(path.key("<<"), "merge keys pull in more than \(DecodingLimits.maxMergedMappings) mappings in this file; "
-                    + "flatten the anchors", at: mapping.mark)
+                context.error(
+                    path.key("<<"),
+                    "merge keys pull in more than \(DecodingLimits.maxMergedMappings) mappings in this file; "
+                        + "flatten the anchors", at: mapping.mark)
             }
             if context.mergedMappings > DecodingLimits.maxMergedMappings { return }
             var inherited: [Entry] = []
@@ -587,7 +601,7 @@ final class MappingReader {
     func choice<Option: RawRepresentable<String> & CaseIterable>(_ key: String, into target: inout Option) -> Bool {
         guard let node = take(key) else { return true }
         guard let raw = context.choice(node, path.key(key), Option.allCases.map(\.rawValue)),
-              let value = Option(rawValue: raw)
+            let value = Option(rawValue: raw)
         else { return false }
         target = value
         return true

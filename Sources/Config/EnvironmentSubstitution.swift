@@ -117,8 +117,9 @@ enum EnvironmentSubstitution {
             let start = index
             index += 2
             var name = ""
-            while let next = scalar(at: index), next == "_" || ("a"..."z").contains(next)
-                || ("A"..."Z").contains(next) || ("0"..."9").contains(next)
+            while let next = scalar(at: index),
+                next == "_" || ("a"..."z").contains(next)
+                    || ("A"..."Z").contains(next) || ("0"..."9").contains(next)
             {
                 name.unicodeScalars.append(next)
                 index += 1

@@ -15,7 +15,8 @@ public enum EnvelopeWriter {
         var out: [UInt8] = []
         // Room for the envelope and the record trailer appended later (EventRecord), so neither reallocates.
         let strings = eventID.utf8.count + team.utf8.count + app.utf8.count + partitionKey.utf8.count
-        out.reserveCapacity(payload.count + 128 + strings + EventRecord.trailerCapacity(team: team, app: app, partitionKey: partitionKey, destination: "") + 256)
+        out.reserveCapacity(
+            payload.count + 128 + strings + EventRecord.trailerCapacity(team: team, app: app, partitionKey: partitionKey, destination: "") + 256)
         out.append(contentsOf: #"{"v":1,"event_id":"#.utf8)
         appendJSONString(eventID, to: &out)
         out.append(contentsOf: #","team":"#.utf8)

@@ -47,21 +47,24 @@ public struct Receipt: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        key + "{" + fields.map { field in
-            switch field.value {
-            case .string(let value): "\(field.name)=\(value)"
-            case .integer(let value): "\(field.name)=\(value)"
-            }
-        }.joined(separator: ",") + "}"
+        key + "{"
+            + fields.map { field in
+                switch field.value {
+                case .string(let value): "\(field.name)=\(value)"
+                case .integer(let value): "\(field.name)=\(value)"
+                }
+            }.joined(separator: ",") + "}"
     }
 
     /// The log's own receipt (the embedded default): the record's position in the write-ahead log.
     public static func log(_ position: LogPosition) -> Receipt {
-        Receipt(key: "log", fields: [
-            Field("sequence", .integer(Int64(truncatingIfNeeded: position.sequence))),
-            Field("segment", .integer(Int64(truncatingIfNeeded: position.segment))),
-            Field("offset", .integer(Int64(position.offset))),
-        ])
+        Receipt(
+            key: "log",
+            fields: [
+                Field("sequence", .integer(Int64(truncatingIfNeeded: position.sequence))),
+                Field("segment", .integer(Int64(truncatingIfNeeded: position.segment))),
+                Field("offset", .integer(Int64(position.offset))),
+            ])
     }
 }
 

@@ -95,7 +95,9 @@ struct ChainOrderTests {
         #expect(missingProfile?.source == "profile:nope")
         #expect(missingProfile?.message.contains("AWS_PROFILE=nope") == true)
 
-        try dir.write(".aws/config", "[profile half]\naws_access_key_id = ONLYKEY\n[profile chained]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\n")
+        try dir.write(
+            ".aws/config",
+            "[profile half]\naws_access_key_id = ONLYKEY\n[profile chained]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\n")
         let half = await captureError { try await makeChain(dir.environment(["AWS_PROFILE": "half"])).credential() }
         #expect(half?.source == "profile:half")
         #expect(half?.message.contains("aws_secret_access_key is missing") == true)

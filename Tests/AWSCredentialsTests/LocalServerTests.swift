@@ -1,8 +1,9 @@
-@testable import AWSCredentials
 import AWSSigV4
 import Foundation
 import NIOHTTP1
 import Testing
+
+@testable import AWSCredentials
 
 private let credentialsJSON = """
     {"AccessKeyId":"ASIACONTAINER","SecretAccessKey":"container-secret","Token":"container-token","Expiration":"2099-01-01T00:00:00Z","RoleArn":"arn:aws:iam::1:role/task"}
@@ -51,18 +52,21 @@ struct LocalServerTests {
         #expect(chain.sourceName == "imds")
         #expect(await chain.expiration == AWSTimestamp.parse("2099-01-01T00:00:00Z"))
         let requests = server.requests
-        #expect(requests.map { "\($0.method) \($0.path)" } == [
-            "PUT /latest/api/token",
-            "GET /latest/meta-data/iam/security-credentials/",
-            "GET /latest/meta-data/iam/security-credentials/web-role",
-        ])
+        #expect(
+            requests.map { "\($0.method) \($0.path)" } == [
+                "PUT /latest/api/token",
+                "GET /latest/meta-data/iam/security-credentials/",
+                "GET /latest/meta-data/iam/security-credentials/web-role",
+            ])
         #expect(requests[0].headers.first(name: "X-aws-ec2-metadata-token-ttl-seconds") == "21600")
         #expect(requests.dropFirst().allSatisfy { $0.headers.first(name: "X-aws-ec2-metadata-token") == "imds-session-token-123" })
     }
 
     @Test func imdsStubRejectsGetWithoutToken() async throws {
         // The stub really enforces IMDSv2, so the test above proves the header is sent.
-        #expect(imdsV2Handler(RecordedRequest(method: "GET", path: "/latest/meta-data/iam/security-credentials/", headers: [:], body: ""))?.status == .unauthorized)
+        #expect(
+            imdsV2Handler(RecordedRequest(method: "GET", path: "/latest/meta-data/iam/security-credentials/", headers: [:], body: ""))?.status
+                == .unauthorized)
     }
 
     @Test func imdsWithoutRoleAndUnreachableIMDSAreClearErrors() async throws {
@@ -91,7 +95,7 @@ struct LocalServerTests {
         let error = await captureError { try await chain.credential() }
         #expect(error?.source == "chain")
         #expect(error?.message.contains("imds at \(server.endpoint)") == true)
-        #expect(server.requests.count == 1)  // gave up after the token request
+        #expect(server.requests.count == 1) // gave up after the token request
     }
 
     @Test func containerFullURIWithAuthorizationToken() async throws {

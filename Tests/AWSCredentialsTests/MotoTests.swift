@@ -1,11 +1,12 @@
-@testable import AWSCredentials
 import AWSSigV4
-import GatewayTesting
 import AsyncHTTPClient
 import Foundation
+import GatewayTesting
 import NIOCore
 import NIOHTTP1
 import Testing
+
+@testable import AWSCredentials
 
 /// Runs a suite with one `moto_server` for all its tests, stopped afterwards.
 struct MotoScope: SuiteTrait, TestScoping {

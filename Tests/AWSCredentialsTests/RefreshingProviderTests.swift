@@ -1,7 +1,8 @@
-@testable import AWSCredentials
 import AWSSigV4
 import Foundation
 import Testing
+
+@testable import AWSCredentials
 
 /// A gate the fetch waits on until the test opens it.
 private actor Gate {
@@ -66,10 +67,10 @@ struct RefreshingProviderTests {
             return (credential(n), clock.now.addingTimeInterval(3600))
         }
         #expect(try await provider.credential() == credential(1))
-        clock.advance(by: 3600 - 301)  // 301 s left: still outside the window
+        clock.advance(by: 3600 - 301) // 301 s left: still outside the window
         #expect(try await provider.credential() == credential(1))
         #expect(fetches.count == 1)
-        clock.advance(by: 2)  // 299 s left: refresh
+        clock.advance(by: 2) // 299 s left: refresh
         #expect(try await provider.credential() == credential(2))
         #expect(fetches.count == 2)
         #expect(await provider.expiration == clock.now.addingTimeInterval(3600))
@@ -105,7 +106,7 @@ struct RefreshingProviderTests {
         }
         #expect(try await provider.credential() == credential(1))
         failing.set(true)
-        clock.advance(by: 800)  // 200 s left: due for refresh, refresh fails, old one returned
+        clock.advance(by: 800) // 200 s left: due for refresh, refresh fails, old one returned
         #expect(try await provider.credential() == credential(1))
         #expect(fetches.count == 2)
         // Within retryAfterFailure: no new attempt.

@@ -35,7 +35,7 @@ struct SharedConfigTests {
         #expect(ini.sections["profile   prod"]?["aws_access_key_id"] == "AKIDPROD")
         #expect(ini.sections["profile   prod"]?["s3"] == "max_concurrent_requests = 10\naddressing_style = path")
         #expect(ini.sections["profile   prod"]?["max_concurrent_requests"] == nil)
-        #expect(ini.sections.count == 2)  // the unterminated header and its key are dropped
+        #expect(ini.sections.count == 2) // the unterminated header and its key are dropped
         #expect(ini.configProfiles["prod"]?["aws_access_key_id"] == "AKIDPROD")
         #expect(ini.configProfiles["default"]?["region"] == "eu-west-1")
     }

@@ -84,7 +84,7 @@ private final class StubHandler: ChannelInboundHandler {
             guard let head else { return }
             let request = RecordedRequest(method: head.method.rawValue, path: head.uri, headers: head.headers, body: body)
             recorder.requests.withLock { $0.append(request) }
-            guard let response = handler(request) else { return }  // never answer
+            guard let response = handler(request) else { return } // never answer
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: response.contentType)
             headers.add(name: "Content-Length", value: String(response.body.utf8.count))

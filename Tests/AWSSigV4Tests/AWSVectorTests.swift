@@ -141,7 +141,8 @@ struct AWSVectorTests {
         )
         let canonical = try signer.canonicalRequest(
             method: "GET", path: "/test.txt",
-            query: "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host",
+            query:
+                "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host",
             headers: [("host", "examplebucket.s3.amazonaws.com")], payloadHash: SigV4Canonical.unsignedPayload)
         #expect(
             signer.stringToSign(canonicalRequest: canonical.text, date: Self.s3Date)

@@ -1,8 +1,7 @@
-import GatewayTesting
 import AWSSigV4
 import Foundation
+import GatewayTesting
 import Testing
-
 
 /// One request as sent to `botocore_sign.py` (field names are the script's).
 struct BotocoreCase: Codable {
@@ -105,7 +104,7 @@ enum RequestGenerator {
             let value = pick(queryValues, &rng)
             let encodedName = SigV4Canonical.uriEncode(name)
             if value.isEmpty, Bool.random(using: &rng) {
-                pairs.append(encodedName)  // a name alone, without "="
+                pairs.append(encodedName) // a name alone, without "="
             } else {
                 pairs.append(encodedName + "=" + SigV4Canonical.uriEncode(value))
             }
@@ -131,9 +130,11 @@ enum RequestGenerator {
 
         let token: String? =
             Bool.random(using: &rng)
-            ? "FwoGZXIvYXdzE" + String((0..<Int.random(in: 8...40, using: &rng)).map { _ in
-                pick(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="), &rng)
-            }) : nil
+            ? "FwoGZXIvYXdzE"
+                + String(
+                    (0..<Int.random(in: 8...40, using: &rng)).map { _ in
+                        pick(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="), &rng)
+                    }) : nil
         // 2000-01-01 ... 2040-01-01
         let seconds = Int64.random(in: 946_684_800..<2_208_988_800, using: &rng)
 
@@ -217,7 +218,7 @@ struct BotocoreDifferentialTests {
                 if url != reference.presigned_url { mismatches += 1 }
                 #expect(url == reference.presigned_url, "presign case \(index): \(c.method) \(c.url) headers=\(c.headers)")
             }
-            if mismatches > 20 { break }  // enough to diagnose
+            if mismatches > 20 { break } // enough to diagnose
         }
         // The generator must keep exercising presigning too.
         #expect(presignCompared > Self.caseCount / 2)

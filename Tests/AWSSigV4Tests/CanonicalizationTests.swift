@@ -22,8 +22,8 @@ struct URIEncodingTests {
 
     @Test func percentDecoding() {
         #expect(SigV4Canonical.percentDecode("a%20b%2fc") == Array("a b/c".utf8))
-        #expect(SigV4Canonical.percentDecode("a+b") == Array("a+b".utf8))  // + is not a space
-        #expect(SigV4Canonical.percentDecode("100%") == Array("100%".utf8))  // malformed kept
+        #expect(SigV4Canonical.percentDecode("a+b") == Array("a+b".utf8)) // + is not a space
+        #expect(SigV4Canonical.percentDecode("100%") == Array("100%".utf8)) // malformed kept
         #expect(SigV4Canonical.percentDecode("%zz%4") == Array("%zz%4".utf8))
     }
 
@@ -114,9 +114,9 @@ struct DateFormattingTests {
         (Int64(0), "19700101T000000Z"),
         (1_440_938_160, "20150830T123600Z"),
         (1_369_353_600, "20130524T000000Z"),
-        (951_782_400, "20000229T000000Z"),  // leap day
+        (951_782_400, "20000229T000000Z"), // leap day
         (1_709_251_199, "20240229T235959Z"),
-        (4_102_444_800, "21000101T000000Z"),  // 2100 is not a leap year
+        (4_102_444_800, "21000101T000000Z"), // 2100 is not a leap year
         (-1, "19691231T235959Z"),
         (253_402_300_799, "99991231T235959Z"),
     ])
@@ -197,7 +197,10 @@ struct SignerBehaviourTests {
 
     @Test func presignCarriesTokenAndValidatesExpiry() throws {
         let url = try signer.presignURL(method: "GET", url: "https://h/p?z=1#frag", expires: 60, date: date)
-        #expect(url.hasPrefix("https://h/p?z=1&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20150830%2Feu-west-1%2Fkinesis%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Security-Token=tok%2Fen%2B%3D&X-Amz-Signature="))
+        #expect(
+            url.hasPrefix(
+                "https://h/p?z=1&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20150830%2Feu-west-1%2Fkinesis%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Security-Token=tok%2Fen%2B%3D&X-Amz-Signature="
+            ))
         #expect(url.hasSuffix("#frag"))
         for expires in [0, -1, 604_801] {
             #expect(throws: AWSSigningError.self) {

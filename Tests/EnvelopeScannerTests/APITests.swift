@@ -14,7 +14,7 @@ struct APITests {
         #expect(try array.withUnsafeBytes { raw in try EnvelopeScanner.scanEnvelope(raw) } == expected)
         #expect(try EnvelopeScanner.scanEnvelope(Data(array)) == expected)
         #expect(try EnvelopeScanner.scanEnvelope(Self.body.utf8) == expected)
-        #expect(try EnvelopeScanner.scanEnvelope(AnyCollection(array)) == expected)  // not contiguous: copied
+        #expect(try EnvelopeScanner.scanEnvelope(AnyCollection(array)) == expected) // not contiguous: copied
         try EnvelopeScanner.validate(array)
         try EnvelopeScanner.validate(Data(array))
         try EnvelopeScanner.validate(array[...])
@@ -91,7 +91,8 @@ struct APITests {
 
     @Test("UTF-8 messages name the byte and the reason")
     func utf8Messages() {
-        #expect(validationError([0x22, 0xED, 0xA0, 0x80, 0x22])?.message == "invalid UTF-8 at byte 1: UTF-16 surrogate (U+D800-U+DFFF) encoded in UTF-8")
+        #expect(
+            validationError([0x22, 0xED, 0xA0, 0x80, 0x22])?.message == "invalid UTF-8 at byte 1: UTF-16 surrogate (U+D800-U+DFFF) encoded in UTF-8")
         #expect(validationError([0x22, 0xC0, 0xAF, 0x22])?.message == "invalid UTF-8 at byte 1: overlong encoding (lead byte 0xC0)")
         #expect(validationError([0x22, 0x09, 0x22])?.message.contains("0x09") == true)
     }

@@ -66,7 +66,8 @@ struct ArrayElementsTests {
         var generator = JSONGenerator(seed: seed)
         for round in 0..<300 {
             let elements = (0..<generator.rng.below(8)).map { _ in generator.value(depth: 3) }
-            let text = generator.whitespace() + "[" + generator.whitespace()
+            let text =
+                generator.whitespace() + "[" + generator.whitespace()
                 + elements.map { $0 + generator.whitespace() }.joined(separator: "," + generator.whitespace()) + "]"
             let input = bytes(text)
             let ranges = try EnvelopeScanner.arrayElements(input)

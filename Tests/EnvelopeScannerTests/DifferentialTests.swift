@@ -1,6 +1,6 @@
-import GatewayTesting
 import EnvelopeScanner
 import Foundation
+import GatewayTesting
 import Testing
 
 /// `validate` against Foundation's `JSONSerialization.jsonObject(with:options: [.fragmentsAllowed])`.
@@ -193,7 +193,9 @@ struct FoundationDifferenceTests {
         #expect(validationError([0xFE, 0xFF, 0x00, 0x31])?.code == .invalidUTF8)
     }
 
-    @Test("numbers beyond Double's range are accepted (Foundation rejects them)", arguments: ["1e400", "-1e400", "[1.8e308]", String(repeating: "9", count: 400)])
+    @Test(
+        "numbers beyond Double's range are accepted (Foundation rejects them)",
+        arguments: ["1e400", "-1e400", "[1.8e308]", String(repeating: "9", count: 400)])
     func hugeNumbers(_ text: String) {
         #expect(validationError(text) == nil)
     }

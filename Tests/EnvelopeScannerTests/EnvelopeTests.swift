@@ -78,7 +78,12 @@ struct EnvelopeTests {
         #expect(duplicate?.field == "team")
     }
 
-    @Test("the top level must be an object", arguments: [("[]", "an array"), ("\"x\"", "a string"), ("1", "a number"), ("-", "a number"), ("true", "a boolean"), ("null", "null"), ("[1,", "an array")])
+    @Test(
+        "the top level must be an object",
+        arguments: [
+            ("[]", "an array"), ("\"x\"", "a string"), ("1", "a number"), ("-", "a number"), ("true", "a boolean"), ("null", "null"),
+            ("[1,", "an array"),
+        ])
     func requiresObject(_ text: String, kind: String) {
         let error = envelopeResult(" " + text).failure
         #expect(error?.code == .notAnObject)

@@ -18,7 +18,7 @@ struct GrammarTests {
         "{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"e\"}}",
         " { \"a\" : [ 1 , { } , [ ] ] , \"b\" : null } ",
         "{\n\t\"a\"\r\n:\n1\n}",
-        "{\"a\":1,\"a\":2}",  // duplicate keys are valid JSON
+        "{\"a\":1,\"a\":2}", // duplicate keys are valid JSON
         "{\"\":0}", "{\"\\u0061\":0}",
         String(repeating: "[1,", count: 50) + "1" + String(repeating: "]", count: 50),
     ]
@@ -203,7 +203,8 @@ struct GrammarTests {
     private func expectRejection(_ rejection: Rejection, sourceLocation: SourceLocation = #_sourceLocation) {
         let error = validationError(rejection.input)
         #expect(error?.code == rejection.code, "\(rejection.testDescription): \(error?.description ?? "accepted")", sourceLocation: sourceLocation)
-        #expect(error?.offset == rejection.offset, "\(rejection.testDescription): \(error?.description ?? "accepted")", sourceLocation: sourceLocation)
+        #expect(
+            error?.offset == rejection.offset, "\(rejection.testDescription): \(error?.description ?? "accepted")", sourceLocation: sourceLocation)
         #expect(error?.message.contains("byte") == true, sourceLocation: sourceLocation)
     }
 }

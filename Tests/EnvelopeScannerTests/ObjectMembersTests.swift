@@ -28,10 +28,12 @@ struct ObjectMembersTests {
         #expect(Self.text(escaped, try EnvelopeScanner.objectMembers(escaped, keys: ["event_id"])["event_id"]) == #""only""#)
     }
 
-    @Test("the whole document is validated; a non-object is notAnObject", arguments: [
-        ("[]", EnvelopeError.Code.notAnObject), (#""s""#, .notAnObject), ("", .emptyBody),
-        (#"{"event_id":"a",}"#, .invalidJSON), (#"{"event_id":"a"} x"#, .trailingData), (#"{"n":01}"#, .invalidJSON),
-    ])
+    @Test(
+        "the whole document is validated; a non-object is notAnObject",
+        arguments: [
+            ("[]", EnvelopeError.Code.notAnObject), (#""s""#, .notAnObject), ("", .emptyBody),
+            (#"{"event_id":"a",}"#, .invalidJSON), (#"{"event_id":"a"} x"#, .trailingData), (#"{"n":01}"#, .invalidJSON),
+        ])
     func rejections(_ text: String, _ code: EnvelopeError.Code) {
         #expect(throws: EnvelopeError.self) { try EnvelopeScanner.objectMembers(bytes(text), keys: ["event_id"]) }
         do {

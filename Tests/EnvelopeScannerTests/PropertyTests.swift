@@ -1,6 +1,6 @@
-import GatewayTesting
 import EnvelopeScanner
 import Foundation
+import GatewayTesting
 import Testing
 
 @Suite("Properties on generated documents")
@@ -32,13 +32,18 @@ struct PropertyTests {
                 }
             }
             switch generator.rng.below(4) {
-            case 0: members.append(#""large_message":true"#); expected.largeMessage = true
-            case 1: members.append(#""large_message":false"#); expected.largeMessage = false
+            case 0:
+                members.append(#""large_message":true"#)
+                expected.largeMessage = true
+            case 1:
+                members.append(#""large_message":false"#)
+                expected.largeMessage = false
             case 2: members.append(#""large_message":null"#)
             default: break
             }
             members.shuffle(using: &generator.rng)
-            let text = generator.whitespace() + "{" + generator.whitespace()
+            let text =
+                generator.whitespace() + "{" + generator.whitespace()
                 + members.map { $0 + generator.whitespace() }.joined(separator: "," + generator.whitespace()) + "}" + generator.whitespace()
             let input = bytes(text)
             let result = envelopeResult(input)
@@ -112,7 +117,9 @@ struct Mutator {
 
     /// Bytes that tend to produce near-miss documents.
     static let interesting: [UInt8] =
-        Array("{}[]:,\"\\/ 0123456789.eE+-tfnulrsu\n\t\r".utf8) + [0x00, 0x01, 0x0B, 0x0C, 0x1F, 0x7F, 0x80, 0xA0, 0xBF, 0xC0, 0xC3, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
+        Array("{}[]:,\"\\/ 0123456789.eE+-tfnulrsu\n\t\r".utf8) + [
+            0x00, 0x01, 0x0B, 0x0C, 0x1F, 0x7F, 0x80, 0xA0, 0xBF, 0xC0, 0xC3, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF,
+        ]
 
     /// One to three random mutations of `input`.
     mutating func mutate(_ input: [UInt8]) -> [UInt8] {
@@ -128,7 +135,8 @@ struct Mutator {
                 out = Array(out.prefix(at))
             case 3:
                 let count = 1 + rng.below(3)
-                out.insert(contentsOf: (0..<count).map { _ in rng.chance(70) ? rng.pick(Self.interesting) : UInt8(truncatingIfNeeded: rng.next()) }, at: at)
+                out.insert(
+                    contentsOf: (0..<count).map { _ in rng.chance(70) ? rng.pick(Self.interesting) : UInt8(truncatingIfNeeded: rng.next()) }, at: at)
             case 4 where !out.isEmpty:
                 out.remove(at: at)
             case 5 where !out.isEmpty:

@@ -158,7 +158,10 @@ struct JSONGenerator {
         var json = "\""
         var decoded = ""
         let plain = Array("abcdefghijklmnopqrstuvwxyz ABC-_0123456789.:/")
-        let scalars: [Unicode.Scalar] = ["é", "ß", "€", "中", "😀", "\u{7F}", "\u{80}", "\u{7FF}", "\u{800}", "\u{FFFD}", "\u{FFFF}", "\u{10000}", "\u{10FFFF}", "\u{D7FF}", "\u{E000}"]
+        let scalars: [Unicode.Scalar] = [
+            "é", "ß", "€", "中", "😀", "\u{7F}", "\u{80}", "\u{7FF}", "\u{800}", "\u{FFFD}", "\u{FFFF}", "\u{10000}", "\u{10FFFF}", "\u{D7FF}",
+            "\u{E000}",
+        ]
         for _ in 0..<rng.below(maxLength + 1) {
             switch rng.below(10) {
             case 0..<6:

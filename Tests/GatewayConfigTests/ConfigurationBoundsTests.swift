@@ -1,5 +1,6 @@
-@testable import GatewayConfig
 import Testing
+
+@testable import GatewayConfig
 
 /// One integer key with its documented range; `prefix` is the YAML before the key's line (its section, and what the
 /// section needs besides), `indent` the key's indentation.
@@ -100,12 +101,14 @@ struct ConfigurationBoundsTests {
         "-9223372036854775808", "-9223372036854775809", "0x7FFFFFFFFFFFFFFF", "0xFFFFFFFFFFFFFFFFFFFF", "0o7777777777777777777777",
     ]
 
-    @Test("values whose byte or time arithmetic would overflow are problems, not traps", arguments: [
-        "server.max_body_kb", "server.confirmed_timeout_ms", "server.max_inflight_mb", "server.read_timeout_s",
-        "durability.max_disk_mb", "durability.segment_size_mb", "durability.fsync_interval_ms",
-        "routing.large_message_threshold_kb", "kinesis.max_record_size_kb", "kinesis.max_outstanding_mb",
-        "kinesis.record_ttl_ms", "kinesis.min_backoff_ms", "kafka.linger_ms", "kafka.message_max_bytes",
-    ])
+    @Test(
+        "values whose byte or time arithmetic would overflow are problems, not traps",
+        arguments: [
+            "server.max_body_kb", "server.confirmed_timeout_ms", "server.max_inflight_mb", "server.read_timeout_s",
+            "durability.max_disk_mb", "durability.segment_size_mb", "durability.fsync_interval_ms",
+            "routing.large_message_threshold_kb", "kinesis.max_record_size_kb", "kinesis.max_outstanding_mb",
+            "kinesis.record_ttl_ms", "kinesis.min_backoff_ms", "kafka.linger_ms", "kafka.message_max_bytes",
+        ])
     func overflowingValues(_ path: String) throws {
         let key = try #require(Self.keys.first { $0.path == path })
         for value in Self.overflowing {
@@ -121,17 +124,21 @@ struct ConfigurationBoundsTests {
         let body = load("server:\n  host: 127.0.0.1\n  max_body_kb: 99999999999\n")
         #expect(body.errors.map(\.description) == ["server.max_body_kb: 99999999999 is out of range 1…1048576 (line 3, column 16)"])
         let disk = load("durability:\n  max_disk_mb: 9223372036854775807\n")
-        #expect(disk.errors.map(\.description)
-            == ["durability.max_disk_mb: 9223372036854775807 is out of range 1…16777216 (line 2, column 16)"])
+        #expect(
+            disk.errors.map(\.description)
+                == ["durability.max_disk_mb: 9223372036854775807 is out of range 1…16777216 (line 2, column 16)"])
         let segment = load("durability:\n  segment_size_mb: 9223372036854775807\n")
-        #expect(segment.errors.map(\.description)
-            == ["durability.segment_size_mb: 9223372036854775807 is out of range 1…4096 (line 2, column 20)"])
+        #expect(
+            segment.errors.map(\.description)
+                == ["durability.segment_size_mb: 9223372036854775807 is out of range 1…4096 (line 2, column 20)"])
         let threshold = load("routing:\n  large_message_threshold_kb: 9223372036854775807\n")
-        #expect(threshold.errors.map(\.description)
-            == ["routing.large_message_threshold_kb: 9223372036854775807 is out of range 0…1048576 (line 2, column 31)"])
+        #expect(
+            threshold.errors.map(\.description)
+                == ["routing.large_message_threshold_kb: 9223372036854775807 is out of range 0…1048576 (line 2, column 31)"])
         let perStream = load(Self.stream + "    large_message_threshold_kb: 9223372036854775807\n")
-        #expect(perStream.errors.map(\.description)
-            == ["streams[0].large_message_threshold_kb: 9223372036854775807 is out of range 0…1048576 (line 4, column 33)"])
+        #expect(
+            perStream.errors.map(\.description)
+                == ["streams[0].large_message_threshold_kb: 9223372036854775807 is out of range 0…1048576 (line 4, column 33)"])
     }
 
     @Test("an out-of-range number from the environment names the variable")
@@ -158,7 +165,8 @@ struct ConfigurationBoundsTests {
 
     @Test("at every maximum, the products the gateway forms fit in Int64 with room to spare")
     func productsAtTheMaxima() throws {
-        let configuration = try loadValid("""
+        let configuration = try loadValid(
+            """
             server:
               max_body_kb: 1048576
               confirmed_timeout_ms: 86400000
@@ -188,7 +196,7 @@ struct ConfigurationBoundsTests {
             """)
         func fits(_ value: Int, times factor: Int) -> Bool {
             let (product, overflow) = value.multipliedReportingOverflow(by: factor)
-            return !overflow && product <= Int.max / 16  // room to add several such amounts
+            return !overflow && product <= Int.max / 16 // room to add several such amounts
         }
         let mib = 1 << 20
         #expect(fits(configuration.server.maxBodyKB, times: 1024))
@@ -225,7 +233,8 @@ struct ConfigurationBoundsTests {
         #expect(defaults.server.maxInflightMB == 256)
         #expect(ServerConfiguration() == defaults.server)
 
-        let set = try loadValid("""
+        let set = try loadValid(
+            """
             server:
               max_uri_bytes: 1024
               max_header_kb: 8
@@ -243,8 +252,9 @@ struct ConfigurationBoundsTests {
         #expect(set.server.maxConnections == 200)
         #expect(set.server.maxInflightMB == 64)
 
-        #expect(load("server:\n  max_uri_bytes: 255\n").errors.map(\.description)
-            == ["server.max_uri_bytes: 255 is out of range 256…1048576 (line 2, column 18)"])
+        #expect(
+            load("server:\n  max_uri_bytes: 255\n").errors.map(\.description)
+                == ["server.max_uri_bytes: 255 is out of range 256…1048576 (line 2, column 18)"])
         #expect(load("server:\n  read_timeout_s: 0\n").errors.first?.message == "0 is out of range 1…3600")
         #expect(load("server:\n  idle_timeout_s: 1.5\n").errors.first?.message == "expected an integer, got '1.5'")
         #expect(load("server:\n  max_conections: 5\n").errors.first?.message == "unknown key (did you mean 'max_connections'?)")
@@ -281,7 +291,7 @@ struct ConfigurationBoundsTests {
         #expect(parsed("12a") == "invalid")
         #expect(parsed("0o8") == "invalid")
         #expect(parsed("0x1G") == "invalid")
-        #expect(parsed("١٢") == "invalid")  // non-ASCII digits
+        #expect(parsed("١٢") == "invalid") // non-ASCII digits
         #expect(parsed("") == "invalid")
         #expect(parsed("-") == "invalid")
         #expect(parsed("0x") == "invalid")

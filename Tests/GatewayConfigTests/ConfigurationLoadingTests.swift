@@ -51,9 +51,11 @@ struct ConfigurationLoadingTests {
         #expect(report.warnings[1].message.contains("no 'kafka:' section"))
     }
 
-    @Test("an empty file, comments only or {} is the embedded default", arguments: [
-        "", "\n", "# nothing here\n", "{}", "---\n", "~",
-    ])
+    @Test(
+        "an empty file, comments only or {} is the embedded default",
+        arguments: [
+            "", "\n", "# nothing here\n", "{}", "---\n", "~",
+        ])
     func emptyFile(yaml: String) throws {
         let report = load(yaml)
         #expect(report.errors == [])
@@ -252,7 +254,8 @@ struct ConfigurationLoadingTests {
 
     @Test("a key left empty in an optional place means unset; sections left empty take defaults")
     func nullValues() throws {
-        let configuration = try loadValid("""
+        let configuration = try loadValid(
+            """
             server:
             kinesis:
               region:
@@ -269,7 +272,8 @@ struct ConfigurationLoadingTests {
 
     @Test("anchors, aliases and merge keys are resolved")
     func anchorsAndMergeKeys() throws {
-        let configuration = try loadValid("""
+        let configuration = try loadValid(
+            """
             kafka:
               bootstrap_servers: k:9092
             streams:
@@ -280,15 +284,17 @@ struct ConfigurationLoadingTests {
               - <<: *base
                 app: two
             """)
-        #expect(configuration.streams == [
-            StreamConfiguration(team: "rpp", app: "one", kafkaTopic: "shared"),
-            StreamConfiguration(team: "rpp", app: "two", kafkaTopic: "shared"),
-        ])
+        #expect(
+            configuration.streams == [
+                StreamConfiguration(team: "rpp", app: "one", kafkaTopic: "shared"),
+                StreamConfiguration(team: "rpp", app: "two", kafkaTopic: "shared"),
+            ])
     }
 
     @Test("values are typed from their text: quoted numbers and booleans, hex, numbers as strings")
     func typingOfScalars() throws {
-        let configuration = try loadValid("""
+        let configuration = try loadValid(
+            """
             server:
               port: "9000"
               max_body_kb: 0x400

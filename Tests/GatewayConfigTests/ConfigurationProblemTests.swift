@@ -20,23 +20,27 @@ struct ConfigurationProblemTests {
             """
         let report = load(yaml)
         #expect(report.configuration == nil)
-        #expect(report.errors == [
-            ConfigurationProblem(path: "server.port", message: "expected an integer, got 'abc'", line: 2, column: 9),
-            ConfigurationProblem(path: "streams[2].app", message: "missing", line: 8, column: 5),
-            ConfigurationProblem(path: "archive.compression_level", message: "12 is out of range 1…9", line: 11, column: 22),
-        ])
+        #expect(
+            report.errors == [
+                ConfigurationProblem(path: "server.port", message: "expected an integer, got 'abc'", line: 2, column: 9),
+                ConfigurationProblem(path: "streams[2].app", message: "missing", line: 8, column: 5),
+                ConfigurationProblem(path: "archive.compression_level", message: "12 is out of range 1…9", line: 11, column: 22),
+            ])
         // Warnings are still collected alongside errors.
         #expect(report.warnings.map(\.path) == ["streams[2].kafka_topic"])
     }
 
     @Test("the description is 'path: message (line L, column C)'")
     func descriptionFormat() {
-        #expect(ConfigurationProblem(path: "streams[2].app", message: "missing", line: 7, column: 5).description
-            == "streams[2].app: missing (line 7, column 5)")
-        #expect(ConfigurationProblem(path: "server.port", message: "expected an integer, got 'abc'").description
-            == "server.port: expected an integer, got 'abc'")
-        #expect(ConfigurationProblem(path: "", message: "invalid YAML: oops", line: 3, column: 1).description
-            == "invalid YAML: oops (line 3, column 1)")
+        #expect(
+            ConfigurationProblem(path: "streams[2].app", message: "missing", line: 7, column: 5).description
+                == "streams[2].app: missing (line 7, column 5)")
+        #expect(
+            ConfigurationProblem(path: "server.port", message: "expected an integer, got 'abc'").description
+                == "server.port: expected an integer, got 'abc'")
+        #expect(
+            ConfigurationProblem(path: "", message: "invalid YAML: oops", line: 3, column: 1).description
+                == "invalid YAML: oops (line 3, column 1)")
         #expect(ConfigurationProblem(path: "a", message: "b", line: 4).description == "a: b (line 4)")
     }
 
@@ -49,11 +53,12 @@ struct ConfigurationProblemTests {
             _ = try report.get()
         } catch {
             #expect(error.problems == report.errors)
-            #expect(error.description == """
-                invalid configuration (2 problems):
-                  server.port: expected an integer, got 'x' (line 2, column 9)
-                  server.host: must not be empty (line 3, column 9)
-                """)
+            #expect(
+                error.description == """
+                    invalid configuration (2 problems):
+                      server.port: expected an integer, got 'x' (line 2, column 9)
+                      server.host: must not be empty (line 3, column 9)
+                    """)
         }
         let single = ConfigurationError(problems: [ConfigurationProblem(path: "server.port", message: "missing")])
         #expect(single.description == "invalid configuration: server.port: missing")
@@ -86,25 +91,27 @@ struct ConfigurationProblemTests {
               ap: c
             """
         let report = load(yaml)
-        #expect(report.errors == [
-            ConfigurationProblem(path: "sever", message: "unknown key (did you mean 'server'?)", line: 1, column: 1),
-            ConfigurationProblem(path: "server.max_body_k", message: "unknown key (did you mean 'max_body_kb'?)", line: 4, column: 3),
-            ConfigurationProblem(path: "server.prot", message: "unknown key (did you mean 'port'?)", line: 5, column: 3),
-            ConfigurationProblem(path: "kafka.security.protocl", message: "unknown key (did you mean 'protocol'?)", line: 9, column: 5),
-            ConfigurationProblem(path: "archive.buffer.size", message: "unknown key", line: 12, column: 5),
-            ConfigurationProblem(path: "streams[0].kinesis_stram", message: "unknown key (did you mean 'kinesis_stream'?)", line: 16, column: 5),
-            ConfigurationProblem(path: "streams[0].colour", message: "unknown key", line: 17, column: 5),
-            ConfigurationProblem(path: "default_stream.ap", message: "unknown key (did you mean 'app'?)", line: 21, column: 3),
-        ])
+        #expect(
+            report.errors == [
+                ConfigurationProblem(path: "sever", message: "unknown key (did you mean 'server'?)", line: 1, column: 1),
+                ConfigurationProblem(path: "server.max_body_k", message: "unknown key (did you mean 'max_body_kb'?)", line: 4, column: 3),
+                ConfigurationProblem(path: "server.prot", message: "unknown key (did you mean 'port'?)", line: 5, column: 3),
+                ConfigurationProblem(path: "kafka.security.protocl", message: "unknown key (did you mean 'protocol'?)", line: 9, column: 5),
+                ConfigurationProblem(path: "archive.buffer.size", message: "unknown key", line: 12, column: 5),
+                ConfigurationProblem(path: "streams[0].kinesis_stram", message: "unknown key (did you mean 'kinesis_stream'?)", line: 16, column: 5),
+                ConfigurationProblem(path: "streams[0].colour", message: "unknown key", line: 17, column: 5),
+                ConfigurationProblem(path: "default_stream.ap", message: "unknown key (did you mean 'app'?)", line: 21, column: 3),
+            ])
     }
 
     @Test("planned sections are reported as unsupported, not as unknown", arguments: ["auth", "limits", "subscriptions"])
     func unsupportedSections(section: String) {
         let report = load("\(section):\n  anything: ${NOT_SET}\nserver:\n  port: 1\n")
         #expect(report.configuration == nil)
-        #expect(report.errors == [
-            ConfigurationProblem(path: section, message: "'\(section)' is not supported by this version", line: 1, column: 1)
-        ])
+        #expect(
+            report.errors == [
+                ConfigurationProblem(path: section, message: "'\(section)' is not supported by this version", line: 1, column: 1)
+            ])
     }
 
     @Test("a YAML syntax error is one problem with its position")
@@ -132,16 +139,19 @@ struct ConfigurationProblemTests {
         #expect(report.errors.first?.line == 2)
     }
 
-    @Test("a top level that is not a mapping is a problem at the root", arguments: [
-        ("- a\n- b\n", "a list"), ("just text", "'just text'"), ("42", "'42'"),
-    ])
+    @Test(
+        "a top level that is not a mapping is a problem at the root",
+        arguments: [
+            ("- a\n- b\n", "a list"), ("just text", "'just text'"), ("42", "'42'"),
+        ])
     func rootNotAMapping(yaml: String, found: String) {
         let report = load(yaml)
         #expect(report.configuration == nil)
-        #expect(report.errors == [
-            ConfigurationProblem(
-                path: "", message: "expected a mapping of sections at the top level, got \(found)", line: 1, column: 1)
-        ])
+        #expect(
+            report.errors == [
+                ConfigurationProblem(
+                    path: "", message: "expected a mapping of sections at the top level, got \(found)", line: 1, column: 1)
+            ])
         #expect(report.errors.first?.description.hasPrefix("expected a mapping") == true)
     }
 

@@ -40,16 +40,19 @@ struct ConfigurationValidationTests {
         .init("durability:\n  fsync_interval_ms: 0", "durability.fsync_interval_ms", "0 is out of range 1…60000"),
         .init("durability:\n  max_disk_mb: 0", "durability.max_disk_mb", "0 is out of range 1…16777216"),
         .init("durability:\n  segment_size_mb: 0", "durability.segment_size_mb", "0 is out of range 1…4096"),
-        .init("durability:\n  max_disk_mb: 100\n  segment_size_mb: 200", "durability.segment_size_mb",
-              "segment_size_mb (200) must not be larger than max_disk_mb (100)"),
-        .init("durability:\n  segment_size_mb: 2048", "durability.segment_size_mb",
-              "segment_size_mb (2048) must not be larger than max_disk_mb (1024)"),
-        .init("durability:\n  max_disk_mb: 32", "durability.max_disk_mb",
-              "segment_size_mb (64) must not be larger than max_disk_mb (32)"),
+        .init(
+            "durability:\n  max_disk_mb: 100\n  segment_size_mb: 200", "durability.segment_size_mb",
+            "segment_size_mb (200) must not be larger than max_disk_mb (100)"),
+        .init(
+            "durability:\n  segment_size_mb: 2048", "durability.segment_size_mb",
+            "segment_size_mb (2048) must not be larger than max_disk_mb (1024)"),
+        .init(
+            "durability:\n  max_disk_mb: 32", "durability.max_disk_mb",
+            "segment_size_mb (64) must not be larger than max_disk_mb (32)"),
     ]
 
     static let routing: [InvalidCase] = [
-        .init("routing:\n  large_message_threshold_kb: -1", "routing.large_message_threshold_kb", "-1 is out of range 0…1048576"),
+        .init("routing:\n  large_message_threshold_kb: -1", "routing.large_message_threshold_kb", "-1 is out of range 0…1048576")
     ]
 
     static let kinesis: [InvalidCase] = [
@@ -71,26 +74,34 @@ struct ConfigurationValidationTests {
     static let kafka: [InvalidCase] = [
         .init("kafka: {}", "kafka.bootstrap_servers", "missing (a comma-separated host:port list)"),
         .init("kafka:\n  bootstrap_servers: ''", "kafka.bootstrap_servers", "must not be empty"),
-        .init("kafka:\n  bootstrap_servers: k:9092\n  security:\n    protocol: tls", "kafka.security.protocol",
-              "expected one of 'plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl', got 'tls'"),
-        .init("kafka:\n  bootstrap_servers: k:9092\n  security:\n    protocol: sasl_ssl", "kafka.security.sasl_mechanism",
-              "missing (required when protocol is 'sasl_ssl'; one of 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM')"),
-        .init("kafka:\n  bootstrap_servers: k:9092\n  security:\n    protocol: sasl_ssl\n    sasl_mechanism: plain",
-              "kafka.security.sasl_mechanism",
-              "expected one of 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM', got 'plain' (did you mean 'PLAIN'?)"),
-        .init("kafka:\n  bootstrap_servers: k:9092\n  security:\n    protocol: sasl_plaintext\n    sasl_mechanism: PLAIN\n    username: u",
-              "kafka.security.password", "missing (required by sasl_mechanism 'PLAIN')"),
-        .init("kafka:\n  bootstrap_servers: k:9092\n  security:\n    protocol: sasl_ssl\n    sasl_mechanism: SCRAM-SHA-256\n    password: p",
-              "kafka.security.username", "missing (required by sasl_mechanism 'SCRAM-SHA-256')"),
+        .init(
+            "kafka:\n  bootstrap_servers: k:9092\n  security:\n    protocol: tls", "kafka.security.protocol",
+            "expected one of 'plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl', got 'tls'"),
+        .init(
+            "kafka:\n  bootstrap_servers: k:9092\n  security:\n    protocol: sasl_ssl", "kafka.security.sasl_mechanism",
+            "missing (required when protocol is 'sasl_ssl'; one of 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM')"),
+        .init(
+            "kafka:\n  bootstrap_servers: k:9092\n  security:\n    protocol: sasl_ssl\n    sasl_mechanism: plain",
+            "kafka.security.sasl_mechanism",
+            "expected one of 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM', got 'plain' (did you mean 'PLAIN'?)"),
+        .init(
+            "kafka:\n  bootstrap_servers: k:9092\n  security:\n    protocol: sasl_plaintext\n    sasl_mechanism: PLAIN\n    username: u",
+            "kafka.security.password", "missing (required by sasl_mechanism 'PLAIN')"),
+        .init(
+            "kafka:\n  bootstrap_servers: k:9092\n  security:\n    protocol: sasl_ssl\n    sasl_mechanism: SCRAM-SHA-256\n    password: p",
+            "kafka.security.username", "missing (required by sasl_mechanism 'SCRAM-SHA-256')"),
         .init("kafka:\n  bootstrap_servers: k:9092\n  acks: 2", "kafka.acks", "expected one of 'all', '-1', '0', '1', got '2'"),
-        .init("kafka:\n  bootstrap_servers: k:9092\n  compression: brotli", "kafka.compression",
-              "expected one of 'none', 'gzip', 'snappy', 'lz4', 'zstd', got 'brotli'"),
+        .init(
+            "kafka:\n  bootstrap_servers: k:9092\n  compression: brotli", "kafka.compression",
+            "expected one of 'none', 'gzip', 'snappy', 'lz4', 'zstd', got 'brotli'"),
         .init("kafka:\n  bootstrap_servers: k:9092\n  linger_ms: -5", "kafka.linger_ms", "-5 is out of range 0…900000"),
         .init("kafka:\n  bootstrap_servers: k:9092\n  batch_size: 0", "kafka.batch_size", "0 is out of range 1…2147483647"),
-        .init("kafka:\n  bootstrap_servers: k:9092\n  message_max_bytes: 1000000001", "kafka.message_max_bytes",
-              "1000000001 is out of range 1000…1000000000"),
-        .init("kafka:\n  bootstrap_servers: k:9092\n  properties:\n    linger.ms: [1, 2]", "kafka.properties[\"linger.ms\"]",
-              "expected a string, number or boolean, got a list"),
+        .init(
+            "kafka:\n  bootstrap_servers: k:9092\n  message_max_bytes: 1000000001", "kafka.message_max_bytes",
+            "1000000001 is out of range 1000…1000000000"),
+        .init(
+            "kafka:\n  bootstrap_servers: k:9092\n  properties:\n    linger.ms: [1, 2]", "kafka.properties[\"linger.ms\"]",
+            "expected a string, number or boolean, got a list"),
         .init("kafka:\n  bootstrap_servers: k:9092\n  properties: 5", "kafka.properties", "expected a mapping, got '5'"),
     ]
 
@@ -105,14 +116,17 @@ struct ConfigurationValidationTests {
         .init("archive:\n  buffer:\n    size_mb: big", "archive.buffer.size_mb", "expected a number, got 'big'"),
         .init("archive:\n  buffer:\n    interval_s: 901", "archive.buffer.interval_s", "901 is out of range 0.001…900"),
         .init("archive:\n  buffer:\n    interval_s: -1", "archive.buffer.interval_s", "-1 is out of range 0.001…900"),
-        .init("archive:\n  partition_template: 'team={team}/{minute}/'", "archive.partition_template",
-              "unknown placeholder '{minute}' (allowed: {team}, {app}, {yyyy}, {MM}, {dd}, {HH})"),
-        .init("archive:\n  partition_template: '{team}/{mm}/'", "archive.partition_template",
-              "unknown placeholder '{mm}' (allowed: {team}, {app}, {yyyy}, {MM}, {dd}, {HH}); did you mean '{MM}'?"),
+        .init(
+            "archive:\n  partition_template: 'team={team}/{minute}/'", "archive.partition_template",
+            "unknown placeholder '{minute}' (allowed: {team}, {app}, {yyyy}, {MM}, {dd}, {HH})"),
+        .init(
+            "archive:\n  partition_template: '{team}/{mm}/'", "archive.partition_template",
+            "unknown placeholder '{mm}' (allowed: {team}, {app}, {yyyy}, {MM}, {dd}, {HH}); did you mean '{MM}'?"),
         .init("archive:\n  partition_template: '{team}/{app'", "archive.partition_template", "unclosed '{' in '{team}/{app'"),
         .init("archive:\n  partition_template: '../{team}/'", "archive.partition_template", "must not contain '..', got '../{team}/'"),
-        .init("archive:\n  partition_template: '/abs/{team}/'", "archive.partition_template",
-              "must be a relative path (must not start with '/'), got '/abs/{team}/'"),
+        .init(
+            "archive:\n  partition_template: '/abs/{team}/'", "archive.partition_template",
+            "must be a relative path (must not start with '/'), got '/abs/{team}/'"),
         .init("archive:\n  error_prefix: ''", "archive.error_prefix", "must not be empty"),
         .init("archive:\n  error_prefix: /errors/", "archive.error_prefix", "must be a relative path (must not start with '/'), got '/errors/'"),
         .init("archive:\n  error_prefix: errors/../x", "archive.error_prefix", "must not contain '..', got 'errors/../x'"),
@@ -130,8 +144,9 @@ struct ConfigurationValidationTests {
         .init("streams:\n  - team: .\n    app: x", "streams[0].team", "must not be '.' or '..'"),
         .init("streams:\n  - team: x\n    app: y\n    kinesis_stream: ''\nkinesis: {}", "streams[0].kinesis_stream", "must not be empty"),
         .init("streams:\n  - team: x\n    app: y\n    kafka_topic: ''", "streams[0].kafka_topic", "must not be empty"),
-        .init("streams:\n  - team: x\n    app: y\n    large_message_threshold_kb: -1", "streams[0].large_message_threshold_kb",
-              "-1 is out of range 0…1048576"),
+        .init(
+            "streams:\n  - team: x\n    app: y\n    large_message_threshold_kb: -1", "streams[0].large_message_threshold_kb",
+            "-1 is out of range 0…1048576"),
         .init("streams:\n  - team: x\n    app: y\n    archive: no", "streams[0].archive", "expected a boolean (true or false), got 'no'"),
         .init("streams: x", "streams", "expected a list of streams, got 'x'"),
         .init("streams:\n  - x", "streams[0]", "expected a stream mapping (team, app, …), got 'x'"),
@@ -155,7 +170,8 @@ struct ConfigurationValidationTests {
 
     @Test("values at the edges of their ranges are accepted")
     func boundaries() throws {
-        let configuration = try loadValid("""
+        let configuration = try loadValid(
+            """
             server:
               port: 0
               max_batch_events: 100000
@@ -187,9 +203,11 @@ struct ConfigurationValidationTests {
         #expect(configuration.archive.url == "file://data/archive")
     }
 
-    @Test("kafka acks accepts YAML integers and strings", arguments: [
-        ("all", "all"), ("'all'", "all"), ("-1", "all"), ("0", "0"), ("1", "1"), ("'1'", "1"),
-    ])
+    @Test(
+        "kafka acks accepts YAML integers and strings",
+        arguments: [
+            ("all", "all"), ("'all'", "all"), ("-1", "all"), ("0", "0"), ("1", "1"), ("'1'", "1"),
+        ])
     func acks(written: String, expected: String) throws {
         let configuration = try loadValid("kafka:\n  bootstrap_servers: k:9092\n  acks: \(written)")
         #expect(configuration.kafka?.acks == expected)
@@ -197,7 +215,8 @@ struct ConfigurationValidationTests {
 
     @Test("kafka security: AWS_MSK_IAM needs no username; bootstrap_servers may be a list")
     func kafkaSecurity() throws {
-        let configuration = try loadValid("""
+        let configuration = try loadValid(
+            """
             kafka:
               bootstrap_servers: [b-1:9098, b-2:9098]
               security:

@@ -1,5 +1,6 @@
-@testable import GatewayConfig
 import Testing
+
+@testable import GatewayConfig
 
 @Suite("Environment substitution")
 struct EnvironmentSubstitutionTests {
@@ -31,10 +32,11 @@ struct EnvironmentSubstitutionTests {
 
     @Test("problems: unset variables (each one), malformed references")
     func substitutionProblems() {
-        #expect(substitute("${A}/${B}").problems == [
-            "environment variable 'A' is not set (write '${A:-default}' to give a default)",
-            "environment variable 'B' is not set (write '${B:-default}' to give a default)",
-        ])
+        #expect(
+            substitute("${A}/${B}").problems == [
+                "environment variable 'A' is not set (write '${A:-default}' to give a default)",
+                "environment variable 'B' is not set (write '${B:-default}' to give a default)",
+            ])
         // A default's own references are evaluated only when the default is used.
         #expect(substitute("${SET:-${UNSET}}", ["SET": "x"]).problems == [])
         #expect(substitute("${UNSET2:-${UNSET}}").problems.count == 1)
@@ -69,10 +71,12 @@ struct EnvironmentSubstitutionTests {
         #expect(defaults.archive.url == "file://./data/archive")
         #expect(defaults.archive.bufferSizeMB == 2.5)
 
-        let set = try loadValid(yaml, environment: [
-            "HOST": "127.0.0.1", "PORT": "9999", "BODY": "1", "AWS_REGION": "eu-west-3",
-            "AGGREGATE": "false", "DATA": "/srv", "SIZE": "7",
-        ])
+        let set = try loadValid(
+            yaml,
+            environment: [
+                "HOST": "127.0.0.1", "PORT": "9999", "BODY": "1", "AWS_REGION": "eu-west-3",
+                "AGGREGATE": "false", "DATA": "/srv", "SIZE": "7",
+            ])
         #expect(set.server.host == "127.0.0.1")
         #expect(set.server.port == 9999)
         #expect(set.kinesis?.region == "eu-west-3")
@@ -85,13 +89,14 @@ struct EnvironmentSubstitutionTests {
     func unsetVariable() {
         let report = load("server:\n  port: ${PORT}\n  host: ${HOST}\n", environment: ["HOST": "h"])
         #expect(report.configuration == nil)
-        #expect(report.errors == [
-            ConfigurationProblem(
-                path: "server.port",
-                message: "environment variable 'PORT' is not set (write '${PORT:-default}' to give a default)",
-                line: 2, column: 9
-            )
-        ])
+        #expect(
+            report.errors == [
+                ConfigurationProblem(
+                    path: "server.port",
+                    message: "environment variable 'PORT' is not set (write '${PORT:-default}' to give a default)",
+                    line: 2, column: 9
+                )
+            ])
         let typed = load("server:\n  port: ${PORT}\n", environment: ["PORT": "eighty"])
         #expect(typed.errors.first?.message == "expected an integer, got 'eighty' (from '${PORT}')")
         let empty = load("server:\n  port: ${PORT:-}\n")
@@ -100,7 +105,8 @@ struct EnvironmentSubstitutionTests {
 
     @Test("$${ is a literal ${; keys and environment values are not substituted")
     func escapesAndKeys() throws {
-        let configuration = try loadValid("""
+        let configuration = try loadValid(
+            """
             kafka:
               bootstrap_servers: ${BROKERS}
               properties:
@@ -113,7 +119,8 @@ struct EnvironmentSubstitutionTests {
 
     @Test("substitution applies inside lists and nested maps, and in quoted values")
     func everywhere() throws {
-        let configuration = try loadValid("""
+        let configuration = try loadValid(
+            """
             kafka:
               bootstrap_servers: ["${B1}", '${B2:-b2:9092}']
             streams:

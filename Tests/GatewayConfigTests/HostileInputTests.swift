@@ -1,5 +1,6 @@
-@testable import GatewayConfig
 import Testing
+
+@testable import GatewayConfig
 
 /// Input meant to crash the loader or make it work without bound: each gives a clear problem, quickly.
 @Suite("Hostile input: environment substitution and the file", .timeLimit(.minutes(1)))
@@ -26,7 +27,7 @@ struct HostileInputTests {
     @Test("many references to a large value cannot multiply it without bound")
     func amplification() {
         let value = String(repeating: "a", count: 100_000)
-        let references = String(repeating: "${A}", count: 10_000)  // would be 1 GB
+        let references = String(repeating: "${A}", count: 10_000) // would be 1 GB
         let report = load("server:\n  host: \(references)\n", environment: ["A": value])
         #expect(report.errors.map(\.message) == ["the value is longer than 65536 bytes after substitution"])
         let result = EnvironmentSubstitution.substitute(references, environment: ["A": value], maxBytes: 65536)
@@ -36,7 +37,8 @@ struct HostileInputTests {
     @Test("a value from the environment is never substituted again, so self-reference cannot loop")
     func recursion() throws {
         let environment = ["A": "${A}", "B": "${C}", "C": "${B}", "D": "$${D}"]
-        let configuration = try loadValid("""
+        let configuration = try loadValid(
+            """
             kafka:
               bootstrap_servers: k:9092
               properties:
@@ -61,17 +63,19 @@ struct HostileInputTests {
         #expect(report.errors.map(\.description) == ["server.port: defaults nested more than 16 deep (line 2, column 9)"])
     }
 
-    @Test("malformed references are problems naming them", arguments: [
-        ("${", "unterminated variable reference '${' (missing '}'; write '$${' for a literal '${')"),
-        ("x${", "unterminated variable reference '${' (missing '}'; write '$${' for a literal '${')"),
-        ("${PORT", "unterminated variable reference '${PORT' (missing '}'; write '$${' for a literal '${')"),
-        ("${PORT:-", "unterminated '${PORT:-' (missing '}')"),
-        ("${PORT:-${X}", "unterminated '${PORT:-' (missing '}')"),
-        ("${ PORT }", "invalid variable reference '${ PORT }' (expected '${NAME}' or '${NAME:-default}'; write '$${' for a literal '${')"),
-        ("${PORT-80}", "invalid variable reference '${PORT-80}' (expected '${NAME}' or '${NAME:-default}'; write '$${' for a literal '${')"),
-        ("${9}", "invalid variable reference '${9}' (expected '${NAME}' or '${NAME:-default}'; write '$${' for a literal '${')"),
-        ("${é}", "invalid variable reference '${é}' (expected '${NAME}' or '${NAME:-default}'; write '$${' for a literal '${')"),
-    ])
+    @Test(
+        "malformed references are problems naming them",
+        arguments: [
+            ("${", "unterminated variable reference '${' (missing '}'; write '$${' for a literal '${')"),
+            ("x${", "unterminated variable reference '${' (missing '}'; write '$${' for a literal '${')"),
+            ("${PORT", "unterminated variable reference '${PORT' (missing '}'; write '$${' for a literal '${')"),
+            ("${PORT:-", "unterminated '${PORT:-' (missing '}')"),
+            ("${PORT:-${X}", "unterminated '${PORT:-' (missing '}')"),
+            ("${ PORT }", "invalid variable reference '${ PORT }' (expected '${NAME}' or '${NAME:-default}'; write '$${' for a literal '${')"),
+            ("${PORT-80}", "invalid variable reference '${PORT-80}' (expected '${NAME}' or '${NAME:-default}'; write '$${' for a literal '${')"),
+            ("${9}", "invalid variable reference '${9}' (expected '${NAME}' or '${NAME:-default}'; write '$${' for a literal '${')"),
+            ("${é}", "invalid variable reference '${é}' (expected '${NAME}' or '${NAME:-default}'; write '$${' for a literal '${')"),
+        ])
     func malformed(_ written: String, _ message: String) {
         let report = load("server:\n  host: '\(written)'\n")
         #expect(report.configuration == nil)
@@ -92,8 +96,9 @@ struct HostileInputTests {
     @Test("NUL characters are refused, from the environment or written in the file")
     func nul() {
         let fromEnvironment = load("server:\n  host: ${HOST}\n", environment: ["HOST": "local\u{0}host"])
-        #expect(fromEnvironment.errors.map(\.description)
-            == ["server.host: the value contains a NUL character (U+0000) (from '${HOST}') (line 2, column 9)"])
+        #expect(
+            fromEnvironment.errors.map(\.description)
+                == ["server.host: the value contains a NUL character (U+0000) (from '${HOST}') (line 2, column 9)"])
         let written = load("durability:\n  dir: \"data\\0/wal\"\n")
         #expect(written.errors.map(\.message) == ["the value contains a NUL character (U+0000)"])
         let property = load("kafka:\n  bootstrap_servers: k:9092\n  properties:\n    client.id: ${ID}\n", environment: ["ID": "\u{0}"])
@@ -123,9 +128,10 @@ struct HostileInputTests {
         yaml += "server:\n  <<: *x9\n"
         let report = load(yaml)
         #expect(report.configuration == nil)
-        #expect(report.errors.contains {
-            $0.path == #"server["<<"]"# && $0.message.hasPrefix("merge keys pull in more than 1000 mappings in this file")
-        })
+        #expect(
+            report.errors.contains {
+                $0.path == #"server["<<"]"# && $0.message.hasPrefix("merge keys pull in more than 1000 mappings in this file")
+            })
         // Ordinary merges are unaffected.
         let merged = load("server:\n  <<: {port: 9000}\n  host: 127.0.0.1\n")
         #expect(merged.errors == [])

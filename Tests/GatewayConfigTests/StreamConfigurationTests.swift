@@ -11,12 +11,14 @@ struct StreamConfigurationTests {
             app: views
         """
 
-    @Test("default_stream as a mapping or as 'team/app'", arguments: [
-        "default_stream:\n  team: ads\n  app: views",
-        "default_stream: {team: ads, app: views}",
-        "default_stream: ads/views",
-        "default_stream: 'ads/views'",
-    ])
+    @Test(
+        "default_stream as a mapping or as 'team/app'",
+        arguments: [
+            "default_stream:\n  team: ads\n  app: views",
+            "default_stream: {team: ads, app: views}",
+            "default_stream: ads/views",
+            "default_stream: 'ads/views'",
+        ])
     func defaultStreamForms(written: String) throws {
         let configuration = try loadValid(Self.twoStreams + "\n" + written)
         #expect(configuration.defaultStream == StreamReference(team: "ads", app: "views"))
@@ -34,21 +36,24 @@ struct StreamConfigurationTests {
     @Test("default_stream must name a configured stream")
     func defaultStreamUnknown() {
         let report = load(Self.twoStreams + "\ndefault_stream: ads/clicks")
-        #expect(report.errors == [
-            ConfigurationProblem(
-                path: "default_stream",
-                message: "no stream 'ads/clicks' in 'streams' (known: 'rpp/promo-clicks', 'ads/views')",
-                line: 6, column: 17
-            )
-        ])
+        #expect(
+            report.errors == [
+                ConfigurationProblem(
+                    path: "default_stream",
+                    message: "no stream 'ads/clicks' in 'streams' (known: 'rpp/promo-clicks', 'ads/views')",
+                    line: 6, column: 17
+                )
+            ])
     }
 
-    @Test("malformed default_stream", arguments: [
-        ("default_stream: ads", "expected 'team/app' or a mapping {team, app}, got 'ads'"),
-        ("default_stream: a/b/c", "expected 'team/app' or a mapping {team, app}, got 'a/b/c'"),
-        ("default_stream: /views", "expected 'team/app' or a mapping {team, app}, got '/views'"),
-        ("default_stream: [a, b]", "expected 'team/app' or a mapping {team, app}, got a list"),
-    ])
+    @Test(
+        "malformed default_stream",
+        arguments: [
+            ("default_stream: ads", "expected 'team/app' or a mapping {team, app}, got 'ads'"),
+            ("default_stream: a/b/c", "expected 'team/app' or a mapping {team, app}, got 'a/b/c'"),
+            ("default_stream: /views", "expected 'team/app' or a mapping {team, app}, got '/views'"),
+            ("default_stream: [a, b]", "expected 'team/app' or a mapping {team, app}, got a list"),
+        ])
     func defaultStreamMalformed(written: String, message: String) {
         let report = load(Self.twoStreams + "\n" + written)
         #expect(report.errors.map(\.path) == ["default_stream"])
@@ -77,7 +82,8 @@ struct StreamConfigurationTests {
 
     @Test("a repeated team/app pair is an error on the later entry")
     func duplicateStreams() {
-        let report = load("""
+        let report = load(
+            """
             streams:
               - team: rpp
                 app: one
@@ -87,12 +93,13 @@ struct StreamConfigurationTests {
                 app: one
             default_stream: rpp/one
             """)
-        #expect(report.errors == [
-            ConfigurationProblem(
-                path: "streams[2]", message: "duplicate stream 'rpp/one' (already defined at streams[0])",
-                line: 6, column: 5
-            )
-        ])
+        #expect(
+            report.errors == [
+                ConfigurationProblem(
+                    path: "streams[2]", message: "duplicate stream 'rpp/one' (already defined at streams[0])",
+                    line: 6, column: 5
+                )
+            ])
     }
 
     @Test("a bad stream entry does not also make default_stream wrong")
@@ -131,18 +138,19 @@ struct StreamConfigurationTests {
         let report = load(yaml)
         #expect(report.errors == [])
         #expect(report.configuration != nil)
-        #expect(report.warnings == [
-            ConfigurationProblem(
-                path: "streams[0].kinesis_stream",
-                message: "the kinesis backend is not configured (no 'kinesis:' section); this stream's small events go to the embedded default",
-                line: 4, column: 21
-            ),
-            ConfigurationProblem(
-                path: "streams[1].kafka_topic",
-                message: "the kafka backend is not configured (no 'kafka:' section); this stream's large events go to the embedded default",
-                line: 7, column: 18
-            ),
-        ])
+        #expect(
+            report.warnings == [
+                ConfigurationProblem(
+                    path: "streams[0].kinesis_stream",
+                    message: "the kinesis backend is not configured (no 'kinesis:' section); this stream's small events go to the embedded default",
+                    line: 4, column: 21
+                ),
+                ConfigurationProblem(
+                    path: "streams[1].kafka_topic",
+                    message: "the kafka backend is not configured (no 'kafka:' section); this stream's large events go to the embedded default",
+                    line: 7, column: 18
+                ),
+            ])
 
         let configured = load(yaml + "\nkinesis: {}\nkafka:\n  bootstrap_servers: k:9092\n")
         #expect(configured.errors == [])

@@ -10,7 +10,7 @@ struct BackendBackpressureTests {
     func kinesisSaturation() async throws {
         let fixture = try GatewayFixture { configuration in
             var kinesis = KinesisConfiguration()
-            kinesis.endpointURL = "http://127.0.0.1:1"  // nothing listens: every call fails and records stay outstanding
+            kinesis.endpointURL = "http://127.0.0.1:1" // nothing listens: every call fails and records stay outstanding
             kinesis.maxOutstandingRecords = 5
             configuration.kinesis = kinesis
             configuration.streams[1].kinesisStream = "clicks"

@@ -22,8 +22,12 @@ struct BadInputTests {
         Case(name: "malformed JSON", body: Array(#"{"payload": {"a": }"#.utf8), status: 400, type: "malformed-json"),
         Case(name: "not an object", body: Array("[1,2,3]".utf8), status: 400, type: "invalid-envelope"),
         Case(name: "missing payload", body: Array(#"{"team":"web","app":"clicks"}"#.utf8), status: 400, type: "invalid-envelope", field: "payload"),
-        Case(name: "wrong field type", body: Array(#"{"team":5,"app":"clicks","payload":1}"#.utf8), status: 400, type: "invalid-envelope", field: "team"),
-        Case(name: "wrong flag type", body: Array(#"{"large_message":"yes","payload":1}"#.utf8), status: 400, type: "invalid-envelope", field: "large_message"),
+        Case(
+            name: "wrong field type", body: Array(#"{"team":5,"app":"clicks","payload":1}"#.utf8), status: 400, type: "invalid-envelope",
+            field: "team"),
+        Case(
+            name: "wrong flag type", body: Array(#"{"large_message":"yes","payload":1}"#.utf8), status: 400, type: "invalid-envelope",
+            field: "large_message"),
         Case(name: "unknown envelope field", body: Array(#"{"payload":1,"timestamp":3}"#.utf8), status: 400, type: "invalid-envelope"),
         Case(name: "duplicate envelope field", body: Array(#"{"payload":1,"payload":2}"#.utf8), status: 400, type: "invalid-envelope"),
         Case(name: "empty event id", body: Array(#"{"event_id":"","payload":1}"#.utf8), status: 400, type: "invalid-envelope", field: "event_id"),
@@ -31,11 +35,18 @@ struct BadInputTests {
         Case(name: "unknown stream", body: Array(#"{"team":"ghost","app":"town","payload":1}"#.utf8), status: 404, type: "unknown-stream"),
         Case(name: "team without app", body: Array(#"{"team":"web","payload":1}"#.utf8), status: 400, type: "missing-stream"),
         Case(name: "wrong content type", body: Array(#"{"payload":1}"#.utf8), contentType: "text/plain", status: 415, type: "unsupported-media-type"),
-        Case(name: "non-UTF-8 charset", body: Array(#"{"payload":1}"#.utf8), contentType: "application/json; charset=latin1", status: 415, type: "unsupported-media-type"),
+        Case(
+            name: "non-UTF-8 charset", body: Array(#"{"payload":1}"#.utf8), contentType: "application/json; charset=latin1", status: 415,
+            type: "unsupported-media-type"),
         Case(name: "invalid UTF-8", body: Array(#"{"payload":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8), status: 400, type: "malformed-json"),
-        Case(name: "nesting 10,000 levels deep", body: Array((#"{"payload":"# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}").utf8), status: 400, type: "malformed-json"),
+        Case(
+            name: "nesting 10,000 levels deep",
+            body: Array((#"{"payload":"# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}").utf8), status: 400,
+            type: "malformed-json"),
         Case(name: "trailing garbage", body: Array(#"{"payload":1} x"#.utf8), status: 400, type: "malformed-json"),
-        Case(name: "body over max_body_kb", body: Array((#"{"payload":""# + String(repeating: "x", count: 40_000) + #""}"#).utf8), status: 413, type: "body-too-large"),
+        Case(
+            name: "body over max_body_kb", body: Array((#"{"payload":""# + String(repeating: "x", count: 40_000) + #""}"#).utf8), status: 413,
+            type: "body-too-large"),
     ]
 
     @Test("each bad request gets a problem+json naming the problem, and accepted events stay intact", arguments: cases)

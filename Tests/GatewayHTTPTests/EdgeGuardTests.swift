@@ -1,5 +1,4 @@
 import CompressNIO
-@testable import GatewayHTTP
 import HTTPHeaderParsing
 import HTTPTypes
 import NIOCore
@@ -7,6 +6,8 @@ import NIOEmbedded
 import NIOHTTP1
 import NIOHTTPTypes
 import Testing
+
+@testable import GatewayHTTP
 
 /// The edge on one connection, driven part by part on an `EmbeddedChannel` whose clock the test advances.
 @Suite("HTTP edge guard")
@@ -51,7 +52,10 @@ struct EdgeGuardTests {
         try connection.send(Self.post(fields: [.contentLength: "2"]))
         try connection.send(.body(ByteBuffer(string: "{}")))
         try connection.send(.end(nil))
-        guard case .head(let head) = try connection.received() else { Issue.record("no head"); return }
+        guard case .head(let head) = try connection.received() else {
+            Issue.record("no head")
+            return
+        }
         #expect(head.path == "/v1/events")
         #expect(try connection.received() == .body(ByteBuffer(string: "{}")))
         #expect(try connection.received() == .end(nil))
@@ -96,13 +100,17 @@ struct EdgeGuardTests {
     func expectContinue() throws {
         let connection = try Connection()
         try connection.send(Self.post(fields: [.contentLength: "10", .expect: "100-continue"]))
-        guard case .head(let head) = try connection.answered() else { Issue.record("no 100"); return }
+        guard case .head(let head) = try connection.answered() else {
+            Issue.record("no 100")
+            return
+        }
         #expect(head.status == .continue)
         #expect(try connection.received() != nil)
     }
 
-    @Test("conflicting or negative Content-Length, or Content-Length with chunked, is 400 malformed-http",
-          arguments: [["1", "2"], ["-1"], ["abc"]])
+    @Test(
+        "conflicting or negative Content-Length, or Content-Length with chunked, is 400 malformed-http",
+        arguments: [["1", "2"], ["-1"], ["abc"]])
     func badContentLength(_ values: [String]) throws {
         let connection = try Connection()
         var fields = HTTPFields()

@@ -33,7 +33,9 @@ struct GatewayFixture {
 
     /// Runs `body` against the live application, then returns the archive after graceful shutdown.
     @discardableResult
-    func run(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws -> ArchiveContents {
+    func run(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws
+        -> ArchiveContents
+    {
         var logger = Logger(label: "sluice-test")
         logger.logLevel = .warning
         let gateway = try buildApplication(configuration: configuration, logger: logger)

@@ -5,10 +5,12 @@ import Testing
 struct ClientSentAtTests {
     let now: Int64 = 1_764_633_600_000
 
-    @Test("values that once trapped the gateway, and other hostile ones, are ignored", arguments: [
-        "-100000000000000000", "9223372036854775807", "-9223372036854775808", "99999999999999999999999",
-        "abc", "1e30", "", " ", "12 34", "+1764633600000", "0x10", "1764633600000.5", "١٢٣",
-    ])
+    @Test(
+        "values that once trapped the gateway, and other hostile ones, are ignored",
+        arguments: [
+            "-100000000000000000", "9223372036854775807", "-9223372036854775808", "99999999999999999999999",
+            "abc", "1e30", "", " ", "12 34", "+1764633600000", "0x10", "1764633600000.5", "١٢٣",
+        ])
     func hostileValuesAreIgnored(_ value: String) {
         #expect(ClientSentAt.networkLatencyMillis(value, nowMillis: now) == nil)
     }

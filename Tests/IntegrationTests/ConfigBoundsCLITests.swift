@@ -10,8 +10,10 @@ struct ConfigBoundsCLITests {
 
     /// Runs the binary in `directory` until it exits or `timeout` passes (then SIGKILLs it: a `serve` that accepted the
     /// file would run forever); returns the exit status (nil when it had to be killed) and stdout and stderr together.
-    func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:],
-             timeout: Duration = .seconds(30)) throws -> (status: Int32?, output: String) {
+    func run(
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:],
+        timeout: Duration = .seconds(30)
+    ) throws -> (status: Int32?, output: String) {
         let completion = try TestProcess.run(
             SluiceProcess.command(arguments, in: directory, environment: environment), timeout: timeout, mergingErrors: true)
         return (completion.status, completion.output)

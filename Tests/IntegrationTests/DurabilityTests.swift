@@ -197,10 +197,11 @@ struct DurabilityTests {
         #expect(health.body.contains("\"refusing_intake\":true"))
 
         try FileManager.default.removeItem(at: archive)
-        #expect(try await eventually {
-            let reply = try await client.post("/v1/events", eventBody("resumed", payloadBytes: 10))
-            return reply.status == 202
-        })
+        #expect(
+            try await eventually {
+                let reply = try await client.post("/v1/events", eventBody("resumed", payloadBytes: 10))
+                return reply.status == 202
+            })
         acked.append("resumed")
         #expect(try await eventually { try await client.archiveBacklog() == 0 })
         #expect(gateway.terminate() == 0)

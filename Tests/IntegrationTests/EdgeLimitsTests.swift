@@ -196,7 +196,8 @@ struct EdgeLimitsTests {
         let latency = outcome.response?.header("X-Network-Latency")
         #expect(outcome.response?.status == 202, "plausible X-Client-Sent-At (now - 50 ms): got \(outcome)")
         let millis = latency.flatMap { Double($0.replacingOccurrences(of: "ms", with: "")) }
-        #expect(millis.map { $0 >= 40 && $0 < 10_000 } == true, "plausible X-Client-Sent-At (now - 50 ms): X-Network-Latency '\(latency ?? "absent")'")
+        #expect(
+            millis.map { $0 >= 40 && $0 < 10_000 } == true, "plausible X-Client-Sent-At (now - 50 ms): X-Network-Latency '\(latency ?? "absent")'")
         try await gateway.expectServing("after the X-Client-Sent-At cases")
         gateway.stop()
     }
@@ -208,7 +209,8 @@ struct EdgeLimitsTests {
         expectProblem(long, 414, "uri-too-long", "a 3,015-byte target with max_uri_bytes 2048")
         let longGet = try await gateway.exchange(rawRequest("GET", "/health?" + String(repeating: "b", count: 5000)))
         expectProblem(longGet, 414, "uri-too-long", "GET /health with a 5,008-byte target")
-        let short = try await gateway.exchange(rawRequest("POST", "/v1/events?pad=" + String(repeating: "a", count: 1500), body: rawEvent("uri-short")))
+        let short = try await gateway.exchange(
+            rawRequest("POST", "/v1/events?pad=" + String(repeating: "a", count: 1500), body: rawEvent("uri-short")))
         #expect(short.response?.status == 202, "a 1,515-byte target (under max_uri_bytes 2048): expected 202, got \(short)")
         try await gateway.expectServing("after the long targets")
         gateway.stop()
@@ -240,10 +242,10 @@ struct EdgeLimitsTests {
         var outcome = RawReadOutcome.timedOut(partial: [])
         for byte in trickle.prefix(12) {
             if !(try await connection.write([byte])) {
-                outcome = try await connection.response(within: .seconds(1))  // what it sent before closing, if anything
+                outcome = try await connection.response(within: .seconds(1)) // what it sent before closing, if anything
                 break
             }
-            outcome = try await connection.response(within: .seconds(1))  // one byte per second is the input
+            outcome = try await connection.response(within: .seconds(1)) // one byte per second is the input
             if case .timedOut = outcome { continue }
             break
         }
@@ -260,7 +262,9 @@ struct EdgeLimitsTests {
             trickle: Array(String(repeating: "s", count: 20).utf8))
         defer { connection.close() }
         expectProblem(outcome, 408, "request-timeout", "headers trickled 1 byte/s with read_timeout_s 3, idle_timeout_s 2 (after \(elapsed))")
-        #expect(elapsed >= .milliseconds(2500) && elapsed < .seconds(9), "headers trickled: answered after \(elapsed), expected about read_timeout_s (3 s)")
+        #expect(
+            elapsed >= .milliseconds(2500) && elapsed < .seconds(9),
+            "headers trickled: answered after \(elapsed), expected about read_timeout_s (3 s)")
         let closed = try await connection.closed(within: .seconds(3))
         #expect(closed.closed, "headers trickled: after the 408 the connection stayed open (\(closed.bytes.count) more bytes)")
         try await gateway.expectServing("after the trickled headers")
@@ -271,11 +275,13 @@ struct EdgeLimitsTests {
     func bodyTrickled() async throws {
         let gateway = try EdgeGateway()
         let body = rawEvent("trickled-body")
-        let head = Array("POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+        let head = Array(
+            "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
         let (outcome, elapsed, connection) = try await trickle(gateway, prefix: head, trickle: body)
         defer { connection.close() }
         expectProblem(outcome, 408, "request-timeout", "body trickled 1 byte/s with read_timeout_s 2 (after \(elapsed))")
-        #expect(elapsed >= .milliseconds(1500) && elapsed < .seconds(8), "body trickled: answered after \(elapsed), expected about read_timeout_s (2 s)")
+        #expect(
+            elapsed >= .milliseconds(1500) && elapsed < .seconds(8), "body trickled: answered after \(elapsed), expected about read_timeout_s (2 s)")
         let closed = try await connection.closed(within: .seconds(3))
         #expect(closed.closed, "body trickled: after the 408 the connection stayed open (\(closed.bytes.count) more bytes)")
         try await gateway.expectServing("after the trickled body")
@@ -294,7 +300,9 @@ struct EdgeLimitsTests {
         let closed = try await connection.closed(within: .seconds(10))
         let elapsed = ContinuousClock.now - started
         #expect(closed.closed, "idle: the connection was still open \(elapsed) after the last response (idle_timeout_s 2)")
-        #expect(closed.bytes.isEmpty, "idle: the server sent \(closed.bytes.count) bytes before closing: '\(String(decoding: closed.bytes.prefix(300), as: UTF8.self))'")
+        #expect(
+            closed.bytes.isEmpty,
+            "idle: the server sent \(closed.bytes.count) bytes before closing: '\(String(decoding: closed.bytes.prefix(300), as: UTF8.self))'")
         #expect(elapsed >= .milliseconds(1500), "idle: closed after \(elapsed), before idle_timeout_s (2 s)")
         try await gateway.expectServing("after the idle close")
         gateway.stop()
@@ -320,7 +328,7 @@ struct EdgeLimitsTests {
                 connection = try await gateway.connect()
             } catch {
                 extraOutcomes.append("refused at connect")
-                continue  // refused outright: allowed
+                continue // refused outright: allowed
             }
             defer { connection.close() }
             try await connection.write(rawRequest(body: rawEvent("extra-\(index)")))
@@ -405,9 +413,14 @@ struct EdgeLimitsTests {
         let gateway = try EdgeGateway()
         let connection = try await gateway.connect()
         defer { connection.close() }
-        try await connection.write(Array("POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(1 << 20)\r\nExpect: 100-continue\r\n\r\n".utf8))
+        try await connection.write(
+            Array(
+                "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(1 << 20)\r\nExpect: 100-continue\r\n\r\n"
+                    .utf8))
         let outcome = try await connection.response(within: .seconds(5))
-        #expect(outcome.response?.status != 100, "Expect: 100-continue with Content-Length 1 MiB (max_body_kb 64): the server invited the body with 100 Continue")
+        #expect(
+            outcome.response?.status != 100,
+            "Expect: 100-continue with Content-Length 1 MiB (max_body_kb 64): the server invited the body with 100 Continue")
         expectProblem(outcome, 413, "body-too-large", "Expect: 100-continue with Content-Length 1 MiB (max_body_kb 64), no body sent")
         try await gateway.expectServing("after Expect: 100-continue")
         gateway.stop()
@@ -419,7 +432,8 @@ struct EdgeLimitsTests {
         let connection = try await gateway.connect(sendBufferBytes: 32 * 1024)
         defer { connection.close() }
         let declared = 1 << 30
-        try await connection.write(Array("POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(declared)\r\n\r\n".utf8))
+        try await connection.write(
+            Array("POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(declared)\r\n\r\n".utf8))
         // The client keeps sending regardless of the answer, as a careless one would: the server must neither wait
         // for the body before answering nor swallow all of it.
         let sent = try await connection.sendFiller(total: declared, stall: .seconds(1), deadline: .seconds(10))
@@ -440,7 +454,10 @@ struct EdgeLimitsTests {
         }
         let chunked = Array(String(body.count, radix: 16).utf8) + [13, 10] + body + Array("\r\n0\r\n\r\n".utf8)
         let cases: [(String, [UInt8])] = [
-            ("two different Content-Length headers", head("Content-Length: \(body.count)\r\nContent-Length: \(body.count + 7)\r\n") + body + Array("1234567".utf8)),
+            (
+                "two different Content-Length headers",
+                head("Content-Length: \(body.count)\r\nContent-Length: \(body.count + 7)\r\n") + body + Array("1234567".utf8)
+            ),
             ("a negative Content-Length", head("Content-Length: -5\r\n") + body),
             ("Content-Length with Transfer-Encoding: chunked", head("Content-Length: \(body.count)\r\nTransfer-Encoding: chunked\r\n") + chunked),
             ("an absurd chunk size ffffffffffffffffff", head("Transfer-Encoding: chunked\r\n") + Array("ffffffffffffffffff\r\n".utf8) + body),
@@ -476,7 +493,8 @@ struct EdgeLimitsTests {
         for index in 0..<30 {
             let connection = try await gateway.connect()
             let path = ["/v1/events", "/v1/events/confirmed", "/v1/events/batch"][index % 3]
-            try await connection.write(Array("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"payload\":".utf8))
+            try await connection.write(
+                Array("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"payload\":".utf8))
             connection.close()
         }
         try await gateway.expectServing("after 30 bodies cut short")
@@ -500,7 +518,9 @@ struct EdgeLimitsTests {
             let body = "{\"team\":\"web\",\"app\":\"clicks\",\"event_id\":\"\(id)\",\"payload\":\(payload)}"
             let compressed = try TestCompression.compress(Array(body.utf8), encoding)
             let outcome = try await gateway.exchange(rawRequest(headers: [("Content-Encoding", header)], body: compressed))
-            #expect(outcome.response?.status == 202, "Content-Encoding \(label) (\(compressed.count) bytes for \(body.utf8.count)): expected 202, got \(outcome)")
+            #expect(
+                outcome.response?.status == 202,
+                "Content-Encoding \(label) (\(compressed.count) bytes for \(body.utf8.count)): expected 202, got \(outcome)")
         }
         try await gateway.expectServing("after the compressed bodies")
         gateway.stop()
@@ -521,7 +541,10 @@ struct EdgeLimitsTests {
         let started = ContinuousClock.now
         let connection = try await gateway.connect()
         defer { connection.close() }
-        try await connection.write(Array("POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: \(small.count)\r\n\r\n".utf8))
+        try await connection.write(
+            Array(
+                "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: \(small.count)\r\n\r\n"
+                    .utf8))
         _ = try await connection.sendUntilStalled(small, stall: .seconds(2), deadline: .seconds(10))
         let outcome = try await connection.response(within: .seconds(10))
         let elapsed = ContinuousClock.now - started
@@ -535,7 +558,10 @@ struct EdgeLimitsTests {
         let bigStarted = ContinuousClock.now
         let chunkedConnection = try await gateway.connect()
         defer { chunkedConnection.close() }
-        try await chunkedConnection.write(Array("POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
+        try await chunkedConnection.write(
+            Array(
+                "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    .utf8))
         var framed: [UInt8] = []
         framed.reserveCapacity(big.count + big.count / 1000)
         var offset = 0

@@ -22,7 +22,8 @@ struct EndToEndTests {
             }
             try await group.waitForAll()
         }
-        let batch = try await client.post("/v1/events/batch", "\(eventBody("batch-0"))\n\(eventBody("batch-1"))\n", contentType: "application/x-ndjson")
+        let batch = try await client.post(
+            "/v1/events/batch", "\(eventBody("batch-0"))\n\(eventBody("batch-1"))\n", contentType: "application/x-ndjson")
         #expect(batch.status == 200)
         #expect(gateway.terminate() == 0)
 

@@ -42,7 +42,9 @@ private func statuses(_ summary: [String: Any]?) -> [String: Int] {
 
 @Suite("Hostile clients against the sluice binary", .serialized, .timeLimit(.minutes(4)))
 struct HostileClientTests {
-    @Test("a good client keeps being served while attackers mutate, break framing, bomb, slowloris and flood; no 500, no crash, nothing acknowledged lost")
+    @Test(
+        "a good client keeps being served while attackers mutate, break framing, bomb, slowloris and flood; no 500, no crash, nothing acknowledged lost"
+    )
     func hostileClients() async throws {
         let directory = try makeTemporaryDirectory("sluice-hostile")
         let gateway = try SluiceProcess(directory: directory, config: testConfig(extra: edgeServerSection(), archiveInterval: 5))
@@ -113,9 +115,13 @@ struct HostileClientTests {
         let goodSent = (goodSummary?["sent"] as? NSNumber)?.intValue ?? 0
         let okWithin1s = (goodSummary?["ok_within_1s"] as? NSNumber)?.intValue ?? 0
         let acked = goodSummary?["acked"] as? [String] ?? []
-        print("hostile: good client: \(goodSent) sent, \(okWithin1s) answered 2xx within 1 s, \(acked.count) acknowledged, p50 \(goodSummary?["p50_ms"] ?? "?") ms, p99 \(goodSummary?["p99_ms"] ?? "?") ms, max \(goodSummary?["max_ms"] ?? "?") ms")
+        print(
+            "hostile: good client: \(goodSent) sent, \(okWithin1s) answered 2xx within 1 s, \(acked.count) acknowledged, p50 \(goodSummary?["p50_ms"] ?? "?") ms, p99 \(goodSummary?["p99_ms"] ?? "?") ms, max \(goodSummary?["max_ms"] ?? "?") ms"
+        )
         #expect(goodSent >= 200 * goodSeconds / 2, "the good client sent only \(goodSent) requests in \(goodSeconds) s at 200/s")
-        #expect(goodSent > 0 && Double(okWithin1s) >= 0.95 * Double(goodSent), "the good client: only \(okWithin1s) of \(goodSent) answered 2xx within 1 s; statuses \(statuses(goodSummary))")
+        #expect(
+            goodSent > 0 && Double(okWithin1s) >= 0.95 * Double(goodSent),
+            "the good client: only \(okWithin1s) of \(goodSent) answered 2xx within 1 s; statuses \(statuses(goodSummary))")
 
         // SIGTERM: exit 0, and every acknowledged event is in the archive.
         let status = gateway.terminate()

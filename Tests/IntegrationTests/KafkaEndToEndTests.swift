@@ -56,7 +56,9 @@ private func event(_ id: String, padding: Int, largeMessage: Bool = false) -> St
 
 @Suite("Kafka end to end: sluice → Tansu (Kafka protocol) → confluent-kafka", .serialized, .timeLimit(.minutes(5)))
 struct KafkaEndToEndTests {
-    @Test("large events (and small ones marked large_message) reach Kafka exactly once with key, headers and value; small ones go to Kinesis; receipts match offsets")
+    @Test(
+        "large events (and small ones marked large_message) reach Kafka exactly once with key, headers and value; small ones go to Kinesis; receipts match offsets"
+    )
     func mixedRouting() async throws {
         let directory = try makeTemporaryDirectory("kafka-e2e")
         let broker = try TansuBroker.start()
@@ -64,10 +66,12 @@ struct KafkaEndToEndTests {
         try broker.createTopic("clicks-large", partitions: 3)
         let moto = try MotoServer(logDirectory: directory)
         defer { moto.peer.stop() }
-        let created = try runCommand("python3", [
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("kinesis_peer.py").path,
-            moto.endpoint, "create-stream", "clicks-stream", "2",
-        ])
+        let created = try runCommand(
+            "python3",
+            [
+                URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("kinesis_peer.py").path,
+                moto.endpoint, "create-stream", "clicks-stream", "2",
+            ])
         #expect(created.status == 0, "\(created.errors)")
 
         let sluice = try SluiceProcess(
@@ -119,7 +123,7 @@ struct KafkaEndToEndTests {
         #expect(!small.contains { byID[$0] != nil }, "a small event reached Kafka")
         for (id, found) in byID {
             guard let message = found.first else { continue }
-            #expect(message.key == id)  // the partition key defaults to the event id
+            #expect(message.key == id) // the partition key defaults to the event id
             #expect(message.headers["team"] == "web")
             #expect(message.headers["app"] == "clicks")
             if id.hasPrefix("large") || id.hasPrefix("huge") {
@@ -162,11 +166,14 @@ struct KafkaEndToEndTests {
         try (accepted + ["never-sent"]).joined(separator: "\n").write(
             to: directory.appendingPathComponent("tampered.txt"), atomically: true, encoding: .utf8)
         let tampered = try SluiceProcess.run(
-            ["verify", "--ids", "tampered.txt", "--kafka", "clicks-large", "--bootstrap-servers", broker.bootstrapServers, "--timeout", "60s", "--show", "400"],
+            [
+                "verify", "--ids", "tampered.txt", "--kafka", "clicks-large", "--bootstrap-servers", broker.bootstrapServers, "--timeout", "60s",
+                "--show", "400",
+            ],
             in: directory)
         #expect(tampered.status == 1, "\(tampered.output)")
         #expect(tampered.output.contains("never-sent"))
-        #expect(tampered.output.contains("missing     301"), "\(tampered.output)")  // the 300 small events went to Kinesis
+        #expect(tampered.output.contains("missing     301"), "\(tampered.output)") // the 300 small events went to Kinesis
         let unknown = try SluiceProcess.run(
             ["verify", "--ids", "acked.txt", "--kafka", "no-such-topic", "--bootstrap-servers", broker.bootstrapServers, "--timeout", "20s"],
             in: directory)

@@ -14,19 +14,19 @@ struct ExactBytesTests {
         #expect(appended10)
 
         let body: [UInt8] = [
-            0x0A, 0x01, 0x61,                    // partition_key_table (1, LEN) "a"
-            0x0A, 0x01, 0x62,                    // partition_key_table (1, LEN) "b"
-            0x12, 0x01, 0x35,                    // explicit_hash_key_table (2, LEN) "5"
-            0x1A, 0x05,                          // records (3, LEN) 5 bytes
-            0x08, 0x00,                          //   partition_key_index (1, VARINT) 0
-            0x1A, 0x01, 0x01,                    //   data (3, LEN) [01]
-            0x1A, 0x06,                          // records (3, LEN) 6 bytes
-            0x08, 0x01,                          //   partition_key_index 1
-            0x10, 0x00,                          //   explicit_hash_key_index (2, VARINT) 0
-            0x1A, 0x00,                          //   data (3, LEN) []
-            0x1A, 0x06,                          // records (3, LEN) 6 bytes
-            0x08, 0x00,                          //   partition_key_index 0
-            0x1A, 0x02, 0xFF, 0x00,              //   data [FF 00]
+            0x0A, 0x01, 0x61, // partition_key_table (1, LEN) "a"
+            0x0A, 0x01, 0x62, // partition_key_table (1, LEN) "b"
+            0x12, 0x01, 0x35, // explicit_hash_key_table (2, LEN) "5"
+            0x1A, 0x05, // records (3, LEN) 5 bytes
+            0x08, 0x00, //   partition_key_index (1, VARINT) 0
+            0x1A, 0x01, 0x01, //   data (3, LEN) [01]
+            0x1A, 0x06, // records (3, LEN) 6 bytes
+            0x08, 0x01, //   partition_key_index 1
+            0x10, 0x00, //   explicit_hash_key_index (2, VARINT) 0
+            0x1A, 0x00, //   data (3, LEN) []
+            0x1A, 0x06, // records (3, LEN) 6 bytes
+            0x08, 0x00, //   partition_key_index 0
+            0x1A, 0x02, 0xFF, 0x00, //   data [FF 00]
         ]
         // MD5 of `body`, computed once with Python's hashlib.md5(body).hexdigest().
         let md5: [UInt8] = [
@@ -37,11 +37,12 @@ struct ExactBytesTests {
         #expect(aggregator.encode() == expected)
         #expect(aggregator.size == expected.count)
         #expect(AggregationFormat.checksum(of: body) == md5)
-        #expect(try RecordDeaggregator.deaggregate(expected, partitionKey: "a") == [
-            UserRecord(partitionKey: "a", data: [0x01]),
-            UserRecord(partitionKey: "b", explicitHashKey: "5", data: []),
-            UserRecord(partitionKey: "a", data: [0xFF, 0x00]),
-        ])
+        #expect(
+            try RecordDeaggregator.deaggregate(expected, partitionKey: "a") == [
+                UserRecord(partitionKey: "a", data: [0x01]),
+                UserRecord(partitionKey: "b", explicitHashKey: "5", data: []),
+                UserRecord(partitionKey: "a", data: [0xFF, 0x00]),
+            ])
     }
 
     @Test("multi-byte varints: 200 bytes of data")
@@ -64,8 +65,11 @@ struct ExactBytesTests {
     func emptyAggregate() throws {
         let empty = RecordAggregator().encode()
         // MD5("") = d41d8cd98f00b204e9800998ecf8427e
-        #expect(empty == [0xF3, 0x89, 0x9A, 0xC2, 0xD4, 0x1D, 0x8C, 0xD9, 0x8F, 0x00, 0xB2, 0x04,
-                          0xE9, 0x80, 0x09, 0x98, 0xEC, 0xF8, 0x42, 0x7E])
+        #expect(
+            empty == [
+                0xF3, 0x89, 0x9A, 0xC2, 0xD4, 0x1D, 0x8C, 0xD9, 0x8F, 0x00, 0xB2, 0x04,
+                0xE9, 0x80, 0x09, 0x98, 0xEC, 0xF8, 0x42, 0x7E,
+            ])
         #expect(try RecordDeaggregator.deaggregate(empty, partitionKey: "p").isEmpty)
     }
 }

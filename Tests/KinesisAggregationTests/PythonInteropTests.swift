@@ -1,5 +1,5 @@
-import GatewayTesting
 import Foundation
+import GatewayTesting
 import KinesisAggregation
 import Testing
 
@@ -19,8 +19,10 @@ struct PythonInteropTests {
             var rng = SplitMix64(seed: setup.seed)
             var records = Fixtures.randomRecords(count: setup.count, hashKeys: setup.hashKeys, using: &rng)
             records.append(UserRecord(partitionKey: "🦆-duck", data: []))
-            records.append(UserRecord(partitionKey: records[0].partitionKey, explicitHashKey: records[0].explicitHashKey,
-                                      data: Fixtures.randomBytes(300_000, using: &rng)))
+            records.append(
+                UserRecord(
+                    partitionKey: records[0].partitionKey, explicitHashKey: records[0].explicitHashKey,
+                    data: Fixtures.randomBytes(300_000, using: &rng)))
             var aggregator = RecordAggregator(maxBytes: setup.maxBytes)
             var pending: [UserRecord] = []
             for record in records {
@@ -30,7 +32,7 @@ struct PythonInteropTests {
                         aggregator.reset()
                         pending = []
                     }
-                    if !aggregator.append(record) { continue }  // too large to aggregate: not part of this test
+                    if !aggregator.append(record) { continue } // too large to aggregate: not part of this test
                 }
                 pending.append(record)
             }
@@ -93,8 +95,10 @@ struct PythonInteropTests {
             groups.append(Fixtures.randomRecords(count: Int.random(in: 1...80, using: &rng), hashKeys: hashKeys, using: &rng))
         }
         groups.append([UserRecord(partitionKey: "only", data: [])])
-        groups.append([UserRecord(partitionKey: "k", data: Array(repeating: 0xAB, count: 200_000)),
-                       UserRecord(partitionKey: "k", data: [1]), UserRecord(partitionKey: "ключ", data: [2])])
+        groups.append([
+            UserRecord(partitionKey: "k", data: Array(repeating: 0xAB, count: 200_000)),
+            UserRecord(partitionKey: "k", data: [1]), UserRecord(partitionKey: "ключ", data: [2]),
+        ])
 
         let input: [[[String: Any]]] = groups.map { group in
             group.map { record in
@@ -120,7 +124,10 @@ struct PythonInteropTests {
             }
             let encoded = ours.encode()
             let firstDifference = zip(encoded, bytes).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(encoded.count, bytes.count)
-            #expect(encoded == bytes, "our encoding differs from aws-kinesis-agg's: \(encoded.count) vs \(bytes.count) bytes, first difference at offset \(firstDifference)")
+            #expect(
+                encoded == bytes,
+                "our encoding differs from aws-kinesis-agg's: \(encoded.count) vs \(bytes.count) bytes, first difference at offset \(firstDifference)"
+            )
             #expect(ours.size == bytes.count)
             #expect(ours.partitionKey == partitionKey)
             if let pythonHashKey = python["explicitHashKey"] as? String {

@@ -26,8 +26,10 @@ struct RoundTripTests {
             let bytes = aggregator.encode()
             #expect(bytes.count == aggregator.size)
             #expect(aggregator.records == pending)
-            aggregates.append(Sent(bytes: bytes, records: pending, partitionKey: aggregator.partitionKey,
-                                   explicitHashKey: aggregator.explicitHashKey))
+            aggregates.append(
+                Sent(
+                    bytes: bytes, records: pending, partitionKey: aggregator.partitionKey,
+                    explicitHashKey: aggregator.explicitHashKey))
             order.append(pending)
             pending = []
             aggregator.reset()
@@ -90,8 +92,10 @@ struct RoundTripTests {
             #expect(decoded == sent.records)
             let first = try #require(sent.records.first)
             #expect(sent.partitionKey == first.partitionKey)
-            #expect(sent.explicitHashKey == (first.explicitHashKey
-                ?? ShardHashing.decimalString(ShardHashing.hashKey(first.partitionKey))))
+            #expect(
+                sent.explicitHashKey
+                    == (first.explicitHashKey
+                        ?? ShardHashing.decimalString(ShardHashing.hashKey(first.partitionKey))))
         }
         if maxBytes == 51_200 {
             #expect(alone.isEmpty)
@@ -120,12 +124,13 @@ struct RoundTripTests {
         #expect(occurrences(of: Array(key.utf8), in: bytes) == 1)
         #expect(occurrences(of: Array(hashKey.utf8), in: bytes) == 1)
         let decoded = try RecordDeaggregator.deaggregate(bytes, partitionKey: key)
-        #expect(decoded == [
-            UserRecord(partitionKey: key, explicitHashKey: hashKey, data: [1]),
-            UserRecord(partitionKey: key, explicitHashKey: hashKey, data: [2]),
-            UserRecord(partitionKey: "other", data: [3]),
-            UserRecord(partitionKey: key, data: [4]),
-        ])
+        #expect(
+            decoded == [
+                UserRecord(partitionKey: key, explicitHashKey: hashKey, data: [1]),
+                UserRecord(partitionKey: key, explicitHashKey: hashKey, data: [2]),
+                UserRecord(partitionKey: "other", data: [3]),
+                UserRecord(partitionKey: key, data: [4]),
+            ])
     }
 
     @Test("empty data, unicode keys and a 1 MB payload round-trip")
@@ -209,11 +214,11 @@ struct RoundTripTests {
 struct KeyBytesTests {
     @Test("canonically equivalent but byte-different keys stay distinct")
     func canonicalEquivalence() throws {
-        let composed = "\u{E9}"        // é
-        let decomposed = "e\u{301}"    // e + combining acute
-        #expect(composed == decomposed)  // Swift String equality...
+        let composed = "\u{E9}" // é
+        let decomposed = "e\u{301}" // e + combining acute
+        #expect(composed == decomposed) // Swift String equality...
         #expect(UserRecord(partitionKey: composed, data: []) != UserRecord(partitionKey: decomposed, data: []))
-        #expect(ShardHashing.hashKey(composed) != ShardHashing.hashKey(decomposed))  // ...but Kinesis differs
+        #expect(ShardHashing.hashKey(composed) != ShardHashing.hashKey(decomposed)) // ...but Kinesis differs
         var aggregator = RecordAggregator()
         let appended205 = aggregator.append(UserRecord(partitionKey: composed, data: [1]))
         #expect(appended205)

@@ -39,11 +39,13 @@ struct ShardHashingTests {
         #expect(ShardHashing.decimalString(UInt128(1) << 127) == "170141183460469231731687303715884105728")
     }
 
-    @Test("invalid decimal text is rejected", arguments: [
-        "", "-1", "+1", " 1", "1 ", "1a", "0x10", "１",
-        "340282366920938463463374607431768211456",   // 2^128
-        "999999999999999999999999999999999999999999",
-    ])
+    @Test(
+        "invalid decimal text is rejected",
+        arguments: [
+            "", "-1", "+1", " 1", "1 ", "1a", "0x10", "１",
+            "340282366920938463463374607431768211456", // 2^128
+            "999999999999999999999999999999999999999999",
+        ])
     func rejects(text: String) {
         #expect(ShardHashing.parseDecimal(text) == nil)
     }

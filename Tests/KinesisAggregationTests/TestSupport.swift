@@ -1,12 +1,11 @@
-import GatewayTesting
 import Foundation
+import GatewayTesting
 import KinesisAggregation
-
 
 enum Fixtures {
     static let keyPool: [String] = [
         "a", "user-1", "user-2", "ключ", "🦆-duck", "ñandú", "日本語のキー", "key with spaces",
-        String(repeating: "k", count: 256), "é", "e\u{301}",  // precomposed vs decomposed: different keys
+        String(repeating: "k", count: 256), "é", "e\u{301}", // precomposed vs decomposed: different keys
     ]
 
     static func randomBytes(_ count: Int, using rng: inout SplitMix64) -> [UInt8] {
@@ -43,16 +42,19 @@ enum Fixtures {
         let hashKeyPool: [String] = ["0", "1", ShardHashing.decimalString(.max), "170141183460469231731687303715884105728"]
         return (0..<count).map { _ in
             var ehk: String?
-            let wantsKey = switch hashKeys {
-            case .none: false
-            case .all: true
-            case .mixed: Int.random(in: 0..<4, using: &rng) == 0
-            }
+            let wantsKey =
+                switch hashKeys {
+                case .none: false
+                case .all: true
+                case .mixed: Int.random(in: 0..<4, using: &rng) == 0
+                }
             if wantsKey {
-                ehk = Bool.random(using: &rng)
+                ehk =
+                    Bool.random(using: &rng)
                     ? hashKeyPool.randomElement(using: &rng)!
-                    : ShardHashing.decimalString(UInt128(UInt64.random(in: .min ... .max, using: &rng)) << 64
-                        | UInt128(UInt64.random(in: .min ... .max, using: &rng)))
+                    : ShardHashing.decimalString(
+                        UInt128(UInt64.random(in: .min ... .max, using: &rng)) << 64
+                            | UInt128(UInt64.random(in: .min ... .max, using: &rng)))
             }
             return UserRecord(partitionKey: randomKey(using: &rng), explicitHashKey: ehk, data: randomData(using: &rng))
         }
@@ -92,8 +94,9 @@ enum PythonInterop {
         do {
             completion = try TestProcess.run(TestProcess.Command(python, [script.path, mode]), input: try Data(contentsOf: inURL))
         } catch {
-            throw Failure(description: "could not start /usr/bin/env \(python): \(error). "
-                + "Interop tests need python3 with `pip install aws-kinesis-agg`.")
+            throw Failure(
+                description: "could not start /usr/bin/env \(python): \(error). "
+                    + "Interop tests need python3 with `pip install aws-kinesis-agg`.")
         }
         try completion.outputData.write(to: outURL)
         try completion.errorData.write(to: errURL)
@@ -102,11 +105,13 @@ enum PythonInterop {
         case 0:
             return try JSONSerialization.jsonObject(with: Data(contentsOf: outURL))
         case 127:
-            throw Failure(description: "\(python) not found on PATH. Interop tests need python3 with "
-                + "`pip install aws-kinesis-agg`. stderr: \(stderr)")
+            throw Failure(
+                description: "\(python) not found on PATH. Interop tests need python3 with "
+                    + "`pip install aws-kinesis-agg`. stderr: \(stderr)")
         case 3:
-            throw Failure(description: "the aws-kinesis-agg Python package is missing: run "
-                + "`pip install aws-kinesis-agg`. stderr: \(stderr)")
+            throw Failure(
+                description: "the aws-kinesis-agg Python package is missing: run "
+                    + "`pip install aws-kinesis-agg`. stderr: \(stderr)")
         case let status:
             throw Failure(description: "kpl_interop.py \(mode) exited with \(status). stderr: \(stderr)")
         }

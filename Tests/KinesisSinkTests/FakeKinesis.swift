@@ -1,8 +1,8 @@
-import KinesisAPI
 import Foundation
 import GatewayCore
 import HTTPTypes
 import Hummingbird
+import KinesisAPI
 import KinesisAggregation
 import KinesisSink
 import NIOCore
@@ -158,7 +158,8 @@ final class FakeKinesis: Sendable {
                 let shards = ShardMap(shards: state.storageShards ?? state.shards)
                 guard let shard = shards.shard(for: hashKey) else { return nil }
                 state.sequence += 1
-                let record = StoredRecord(shardID: shard.id, sequenceNumber: String(format: "%056d", state.sequence), partitionKey: partitionKey, data: data)
+                let record = StoredRecord(
+                    shardID: shard.id, sequenceNumber: String(format: "%056d", state.sequence), partitionKey: partitionKey, data: data)
                 state.stored.append(record)
                 return record
             }

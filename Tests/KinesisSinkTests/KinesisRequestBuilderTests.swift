@@ -1,8 +1,9 @@
 import CoreMetrics
 import GatewayCore
 import KinesisAPI
-@testable import KinesisSink
 import Testing
+
+@testable import KinesisSink
 
 @Suite("Kinesis request builder")
 struct KinesisRequestBuilderTests {

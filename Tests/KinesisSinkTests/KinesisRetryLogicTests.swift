@@ -70,7 +70,8 @@ struct KinesisRetryLogicTests {
     @Test("a missing stream asks for the shard map again; other failures do not")
     func shardMapRefresh() {
         let logic = KinesisRetryLogic()
-        let missing = Self.callFailure(status: 400, body: #"{"__type":"com.amazonaws.kinesis#ResourceNotFoundException","message":"Stream x not found"}"#)
+        let missing = Self.callFailure(
+            status: 400, body: #"{"__type":"com.amazonaws.kinesis#ResourceNotFoundException","message":"Stream x not found"}"#)
         #expect(missing.code == .resourceNotFound)
         #expect(logic.wantsShardMapRefresh(missing))
         #expect(logic.decide(missing).kind == .retriable)

@@ -1,10 +1,10 @@
-import KinesisAPI
-import AsyncHTTPClient
 import AWSCredentials
 import AWSJSONClient
 import AWSSigV4
+import AsyncHTTPClient
 import Foundation
 import GatewayCore
+import KinesisAPI
 import KinesisAggregation
 import KinesisSink
 import Logging
@@ -182,7 +182,13 @@ struct KinesisSinkFakeEndpointTests {
     @Test("a record never stored fails after record_ttl_ms with every attempt's error")
     func expiry() async throws {
         let fake = FakeKinesis(shards: ShardMapTests.evenShards(1)) { key, _ in key == "user-1" ? "InternalFailure" : nil }
-        try await SinkHarness.with(fake, configure: { $0.recordTTL = .seconds(3); $0.aggregation = false }) { harness in
+        try await SinkHarness.with(
+            fake,
+            configure: {
+                $0.recordTTL = .seconds(3)
+                $0.aggregation = false
+            }
+        ) { harness in
             // A first record that succeeds: the shard map is known before the clock of the failing one starts.
             await harness.sink.write(SinkHarness.records(0..<1), reporter: harness.reporter.reporter)
             await harness.reporter.wait { $0.released.count == 1 }
@@ -201,7 +207,13 @@ struct KinesisSinkFakeEndpointTests {
     @Test("fail_if_throttled fails a throttled record at once")
     func failIfThrottled() async throws {
         let fake = FakeKinesis(shards: ShardMapTests.evenShards(1)) { key, _ in key == "user-0" ? "ProvisionedThroughputExceededException" : nil }
-        try await SinkHarness.with(fake, configure: { $0.failIfThrottled = true; $0.aggregation = false }) { harness in
+        try await SinkHarness.with(
+            fake,
+            configure: {
+                $0.failIfThrottled = true
+                $0.aggregation = false
+            }
+        ) { harness in
             await harness.sink.write(SinkHarness.records(0..<2), reporter: harness.reporter.reporter)
             await harness.reporter.wait { $0.rejected.count + $0.released.count == 2 }
             let failure = try #require(harness.reporter.seen.withLock { $0.rejected[0] })
@@ -214,7 +226,13 @@ struct KinesisSinkFakeEndpointTests {
     func shardMapRefresh() async throws {
         let fake = FakeKinesis(shards: ShardMapTests.evenShards(1))
         // The stream was split: records land on two new shards the sink's map does not know yet.
-        fake.state.withLock { $0.storageShards = ShardMapTests.evenShards(2).map { var shard = $0; shard.id = "child-" + shard.id; return shard } }
+        fake.state.withLock {
+            $0.storageShards = ShardMapTests.evenShards(2).map {
+                var shard = $0
+                shard.id = "child-" + shard.id
+                return shard
+            }
+        }
         try await SinkHarness.with(fake) { harness in
             await harness.sink.write(SinkHarness.records(0..<50), reporter: harness.reporter.reporter)
             await harness.reporter.wait { $0.released.count + $0.rejected.count == 50 }
@@ -286,7 +304,13 @@ struct KinesisSinkFakeEndpointTests {
         enum Progress: Equatable { case notStarted, inSubmit, returned }
         // No shard to map any record to (as while the stream is unreachable): records wait unmapped until their TTL.
         let fake = FakeKinesis(shards: [])
-        try await SinkHarness.with(fake, configure: { $0.maxOutstandingRecords = 3; $0.recordTTL = .milliseconds(500) }) { harness in
+        try await SinkHarness.with(
+            fake,
+            configure: {
+                $0.maxOutstandingRecords = 3
+                $0.recordTTL = .milliseconds(500)
+            }
+        ) { harness in
             let reporter = harness.reporter.reporter
             await harness.sink.write(SinkHarness.records(0..<3), reporter: reporter)
             #expect(harness.sink.outstandingRecords == 3)
@@ -332,7 +356,13 @@ struct KinesisSinkFakeEndpointTests {
     @Test("flush sends what is buffered at once and returns when nothing is outstanding")
     func flush() async throws {
         let fake = FakeKinesis(shards: ShardMapTests.evenShards(2))
-        try await SinkHarness.with(fake, configure: { $0.maxBufferedTime = .seconds(60); $0.flushWhenIdle = false }) { harness in
+        try await SinkHarness.with(
+            fake,
+            configure: {
+                $0.maxBufferedTime = .seconds(60)
+                $0.flushWhenIdle = false
+            }
+        ) { harness in
             await harness.sink.write(SinkHarness.records(0..<20), reporter: harness.reporter.reporter)
             await harness.sink.flush(timeout: .seconds(30))
             #expect(harness.sink.outstandingRecords == 0)
@@ -353,7 +383,14 @@ struct KinesisSinkFakeEndpointTests {
     @Test("a PutRecords call never carries more than collection_max_count records or collection_max_size bytes")
     func collectionLimits() async throws {
         let fake = FakeKinesis(shards: ShardMapTests.evenShards(4))
-        try await SinkHarness.with(fake, configure: { $0.aggregation = false; $0.collectionMaxCount = 10; $0.collectionMaxSize = 2_000 }) { harness in
+        try await SinkHarness.with(
+            fake,
+            configure: {
+                $0.aggregation = false
+                $0.collectionMaxCount = 10
+                $0.collectionMaxSize = 2_000
+            }
+        ) { harness in
             // Records of about 300 bytes: the size limit (2,000) binds before the count (10).
             await harness.sink.write(SinkHarness.records(0..<200, size: 200), reporter: harness.reporter.reporter)
             await harness.reporter.wait { $0.released.count + $0.rejected.count == 200 }
@@ -363,7 +400,14 @@ struct KinesisSinkFakeEndpointTests {
             #expect(calls.contains { $0.records > 1 })
         }
         let byCount = FakeKinesis(shards: ShardMapTests.evenShards(4))
-        try await SinkHarness.with(byCount, configure: { $0.aggregation = false; $0.collectionMaxCount = 7; $0.flushWhenIdle = false }) { harness in
+        try await SinkHarness.with(
+            byCount,
+            configure: {
+                $0.aggregation = false
+                $0.collectionMaxCount = 7
+                $0.flushWhenIdle = false
+            }
+        ) { harness in
             await harness.sink.write(SinkHarness.records(0..<100, size: 20), reporter: harness.reporter.reporter)
             await harness.reporter.wait { $0.released.count + $0.rejected.count == 100 }
             let calls = byCount.state.withLock { $0.calls }

@@ -1,10 +1,11 @@
-@testable import KinesisAPI
 import AWSJSONClient
 import Foundation
 import KinesisAggregation
-@testable import KinesisSink
 import NIOCore
 import Testing
+
+@testable import KinesisAPI
+@testable import KinesisSink
 
 @Suite("Shard map")
 struct ShardMapTests {
@@ -13,7 +14,8 @@ struct ShardMapTests {
         return (0..<count).map { index in
             let start = step * UInt128(index)
             let end = index == count - 1 ? UInt128.max : step * UInt128(index + 1) - 1
-            return KinesisAPI.Shard(id: "shardId-\(String(repeating: "0", count: 11))\(index)", startingHashKey: start, endingHashKey: end, isOpen: open)
+            return KinesisAPI.Shard(
+                id: "shardId-\(String(repeating: "0", count: 11))\(index)", startingHashKey: start, endingHashKey: end, isOpen: open)
         }
     }
 
@@ -74,7 +76,7 @@ struct TokenBucketTests {
         var bytesBound = ShardRateLimiter(percent: 100, now: start)
         var bigTaken = 0
         while bytesBound.take(bytes: 100_000, at: start) { bigTaken += 1 }
-        #expect(bigTaken == 10)  // 1 MiB/s of 100 KB records; the 11th waits
+        #expect(bigTaken == 10) // 1 MiB/s of 100 KB records; the 11th waits
         let afterRefill = bytesBound.take(bytes: 100_000, at: start + .milliseconds(100))
         #expect(afterRefill)
     }
@@ -124,8 +126,11 @@ struct KinesisJSONTests {
             {"ErrorCode":"ProvisionedThroughputExceededException","ErrorMessage":"Rate exceeded for shard"}]}
             """
         let results = try KinesisAPI.decodePutRecords(ByteBuffer(string: json), expected: 2)
-        #expect(results == [.stored(shardID: "shardId-000000000001", sequenceNumber: "495"),
-                            .failed(KinesisError(code: .provisionedThroughputExceeded, message: "Rate exceeded for shard"))])
+        #expect(
+            results == [
+                .stored(shardID: "shardId-000000000001", sequenceNumber: "495"),
+                .failed(KinesisError(code: .provisionedThroughputExceeded, message: "Rate exceeded for shard")),
+            ])
         #expect(throws: AWSRequestError.self) { try KinesisAPI.decodePutRecords(ByteBuffer(string: json), expected: 3) }
         guard case .failed(let error) = results[1] else {
             Issue.record("the second record should have failed")
@@ -147,7 +152,8 @@ struct AWSErrorTests {
         #expect(throttled.code == "ProvisionedThroughputExceededException")
         #expect(throttled.message == "slow down")
         #expect(throttled.kind == .throttling)
-        let missing = AWSRequestError.parse(status: 400, body: ByteBuffer(string: #"{"__type":"ResourceNotFoundException","message":"Stream x not found"}"#))
+        let missing = AWSRequestError.parse(
+            status: 400, body: ByteBuffer(string: #"{"__type":"ResourceNotFoundException","message":"Stream x not found"}"#))
         #expect(missing.kind == .fatal)
         let internalFailure = AWSRequestError.parse(status: 500, body: ByteBuffer(string: #"{"__type":"InternalFailure"}"#))
         #expect(internalFailure.kind == .retriable)
@@ -162,7 +168,10 @@ struct AWSErrorTests {
     func xml() {
         let error = AWSRequestError.parse(
             status: 403,
-            body: ByteBuffer(string: "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message></Error></ErrorResponse>"))
+            body: ByteBuffer(
+                string:
+                    "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message></Error></ErrorResponse>"
+            ))
         #expect(error.code == "SignatureDoesNotMatch")
         #expect(error.kind == .fatal)
         #expect(error.httpStatus == 403)

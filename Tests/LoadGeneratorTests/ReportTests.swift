@@ -90,7 +90,8 @@ struct ReportTests {
 
     @Test("per-item statuses of a 207 batch response")
     func batchResponse() {
-        let body = #"{"accepted":2,"rejected":1,"results":[{"index":0,"status":202,"event_id":"a","log":{"sequence":1}},{"index":1,"status":400,"error":{"type":"invalid-envelope","status":400,"detail":"index 7"}},{"index":2,"line":3,"status":202,"event_id":"c"}]}"#
+        let body =
+            #"{"accepted":2,"rejected":1,"results":[{"index":0,"status":202,"event_id":"a","log":{"sequence":1}},{"index":1,"status":400,"error":{"type":"invalid-envelope","status":400,"detail":"index 7"}},{"index":2,"line":3,"status":202,"event_id":"c"}]}"#
         let accepted = Array(body.utf8).withUnsafeBytes { BatchResponse.acceptedIndexes($0) }
         #expect(accepted == [0, 2])
         let garbage = Array("{not json".utf8).withUnsafeBytes { BatchResponse.acceptedIndexes($0) }

@@ -1,7 +1,4 @@
 import ArchiveSink
-#if canImport(Glibc)
-import Glibc
-#endif
 import CoreMetrics
 import Delivery
 import Foundation
@@ -10,6 +7,10 @@ import GatewayTesting
 import Logging
 import SinkTesting
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The archive against the compliance suite: a local directory; the failing destination is a directory whose
 /// parent is a regular file (so it fails even for root), healed by removing the file.

@@ -33,7 +33,7 @@ struct KafkaFixture: SinkFixture {
             self.broker.withLock { $0 = broker }
             do {
                 try broker.createTopic(topic, partitions: 2)
-            } catch where String(describing: error).localizedCaseInsensitiveContains("exist") {
+            } catch  where String(describing: error).localizedCaseInsensitiveContains("exist") {
                 // The sink's first produce may have created it already (auto-create).
             }
         }
@@ -52,13 +52,16 @@ struct KafkaFixture: SinkFixture {
             KafkaError(code: code, name: name, message: "compliance sample", isRetriable: isRetriable, isFatal: isFatal)
         }
         return [
-            RetrySample("MSG_SIZE_TOO_LARGE", error: error(KafkaError.Code.messageSizeTooLarge, "MSG_SIZE_TOO_LARGE"), logic: logic, expected: .permanent),
+            RetrySample(
+                "MSG_SIZE_TOO_LARGE", error: error(KafkaError.Code.messageSizeTooLarge, "MSG_SIZE_TOO_LARGE"), logic: logic, expected: .permanent),
             RetrySample(
                 "TOPIC_AUTHORIZATION_FAILED", error: error(KafkaError.Code.topicAuthorizationFailed, "TOPIC_AUTHORIZATION_FAILED"), logic: logic,
                 expected: .permanent),
             RetrySample("_INVALID_ARG", error: error(KafkaError.Code.invalidArgument, "_INVALID_ARG"), logic: logic, expected: .permanent),
             RetrySample("_QUEUE_FULL", error: error(KafkaError.Code.queueFull, "_QUEUE_FULL", isRetriable: true), logic: logic, expected: .throttled),
-            RetrySample("_MSG_TIMED_OUT", error: error(KafkaError.Code.messageTimedOut, "_MSG_TIMED_OUT", isRetriable: true), logic: logic, expected: .retriable),
+            RetrySample(
+                "_MSG_TIMED_OUT", error: error(KafkaError.Code.messageTimedOut, "_MSG_TIMED_OUT", isRetriable: true), logic: logic,
+                expected: .retriable),
             RetrySample("_TRANSPORT", error: error(KafkaError.Code.transport, "_TRANSPORT", isRetriable: true), logic: logic, expected: .retriable),
             RetrySample("_UNKNOWN_TOPIC", error: error(KafkaError.Code.unknownTopic, "_UNKNOWN_TOPIC"), logic: logic, expected: .retriable),
             RetrySample("_FATAL", error: error(KafkaError.Code.fatal, "_FATAL", isFatal: true), logic: logic, expected: .retriable),
@@ -89,8 +92,8 @@ struct KafkaFixture: SinkFixture {
         configuration.linger = options.buffersUntilFlush ? .seconds(300) : .milliseconds(5)
         configuration.flushTimeout = .seconds(30)
         configuration.properties = [
-            "reconnect.backoff.ms": "50", "reconnect.backoff.max.ms": "500",  // heal quickly once the broker listens
-            "message.timeout.ms": "600000",  // a failing destination holds messages rather than timing them out
+            "reconnect.backoff.ms": "50", "reconnect.backoff.max.ms": "500", // heal quickly once the broker listens
+            "message.timeout.ms": "600000", // a failing destination holds messages rather than timing them out
         ]
         if let capacity = options.capacity { configuration.properties["queue.buffering.max.messages"] = "\(capacity)" }
         let sink = try KafkaSink(configuration: configuration, credentials: nil, region: "eu-west-1", logger: logger, metricsFactory: metrics)

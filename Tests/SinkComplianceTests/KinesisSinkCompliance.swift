@@ -121,7 +121,7 @@ struct KinesisFixture: SinkFixture {
         var configuration = KinesisSink.Configuration()
         configuration.maxBufferedTime = options.buffersUntilFlush ? .seconds(3600) : .milliseconds(20)
         configuration.flushWhenIdle = !options.buffersUntilFlush
-        configuration.recordTTL = .seconds(3600)  // a failing destination must hold records, not expire them
+        configuration.recordTTL = .seconds(3600) // a failing destination must hold records, not expire them
         configuration.minBackoff = .milliseconds(20)
         configuration.maxBackoff = .milliseconds(500)
         if let capacity = options.capacity { configuration.maxOutstandingRecords = capacity }

@@ -1,10 +1,11 @@
 import GatewayApp
 import GatewayConfig
 import KafkaClient
-import KinesisAggregation
 import KinesisAPI
+import KinesisAggregation
 import Logging
 import Testing
+
 @testable import Verification
 
 private func envelope(_ id: String) -> [UInt8] {
@@ -21,7 +22,7 @@ struct KinesisStreamSourceTests {
             #expect(appended)
         }
         var damaged = aggregator.encode()
-        damaged[damaged.count - 1] ^= 0xFF  // the MD5 trailer no longer matches
+        damaged[damaged.count - 1] ^= 0xFF // the MD5 trailer no longer matches
         var audit = DeliveryAudit(expected: ["p-1", "a-1", "a-2", "a-3", "p-2"])
         let container = audit.openContainer("stream/shardId-000000000000")
         var ordinal = 0
@@ -82,7 +83,7 @@ struct KafkaTopicSourceTests {
         #expect(properties["sasl.mechanism"] == "SCRAM-SHA-512")
         #expect(properties["sasl.username"] == "user")
         #expect(properties["client.id"] == "audit")
-        #expect(properties["linger.ms"] == "20")  // asked for explicitly: passed through
+        #expect(properties["linger.ms"] == "20") // asked for explicitly: passed through
         #expect(properties["acks"] == nil)
         #expect(properties["enable.idempotence"] == nil)
         #expect(properties["queue.buffering.max.kbytes"] == nil)

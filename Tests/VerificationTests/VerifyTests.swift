@@ -57,8 +57,8 @@ struct VerifyTests {
         var linesC = (95..<100).map { TemporaryArchive.line("e\($0)") }
         linesC += [TemporaryArchive.line("e60"), TemporaryArchive.line("e61"), TemporaryArchive.line("e61")]
         linesC += ["x1", "x2", "x3"].map { TemporaryArchive.line($0) }
-        linesC.append(#"{"v":1,"event_id":"e90","payload":{"broken":}"#)  // corrupt: not counted as found
-        linesC.append("")  // blank lines are ignored
+        linesC.append(#"{"v":1,"event_id":"e90","payload":{"broken":}"#) // corrupt: not counted as found
+        linesC.append("") // blank lines are ignored
         try archive.writeGzip("team=web/app=clicks/dt=2026-11-22/hour=03/sluice-c.ndjson.gz", lines: linesC)
         // Not yet published: ignored.
         try archive.writeGzip(".staging/sluice-d.ndjson.gz.tmp", lines: [TemporaryArchive.line("e91")])
@@ -91,9 +91,10 @@ struct VerifyTests {
     @Test("a complete archive passes; duplicates fail only with --fail-on-duplicates")
     func passing() async throws {
         let archive = try TemporaryArchive()
-        try archive.writeGzip("team=web/app=clicks/dt=2026-11-22/hour=02/sluice-1.ndjson.gz", lines: (0..<10).map { TemporaryArchive.line("id-\($0)") })
+        try archive.writeGzip(
+            "team=web/app=clicks/dt=2026-11-22/hour=02/sluice-1.ndjson.gz", lines: (0..<10).map { TemporaryArchive.line("id-\($0)") })
         try archive.writeGzip("team=web/app=other/dt=2026-11-22/hour=02/sluice-2.ndjson.gz", lines: [TemporaryArchive.line("id-3")])
-        let expected = (0..<10).map { "id-\($0)" } + ["id-3"]  // a repeated line in the ids file is ignored
+        let expected = (0..<10).map { "id-\($0)" } + ["id-3"] // a repeated line in the ids file is ignored
         let report = try await audit(archive, expected: expected)
         #expect(report.passed)
         #expect(report.exitCode == 0)
@@ -109,7 +110,8 @@ struct VerifyTests {
     func deadLetters() async throws {
         let archive = try TemporaryArchive()
         try archive.writeGzip("team=web/app=clicks/dt=2026-11-22/hour=02/sluice-1.ndjson.gz", lines: [TemporaryArchive.line("ok-1")])
-        let deadLetter = #"{"error_code":"MSG_SIZE_TOO_LARGE","error_message":"too big","sink":"kafka","route":"kafka:big","failed_at":"2026-11-22T02:55:31.123Z","attempts":[],"record":\#(TemporaryArchive.line("dead-1"))}"#
+        let deadLetter =
+            #"{"error_code":"MSG_SIZE_TOO_LARGE","error_message":"too big","sink":"kafka","route":"kafka:big","failed_at":"2026-11-22T02:55:31.123Z","attempts":[],"record":\#(TemporaryArchive.line("dead-1"))}"#
         try archive.writeGzip("errors/type=MSG_SIZE_TOO_LARGE/team=web/app=clicks/dt=2026-11-22/hour=02/sluice-2.ndjson.gz", lines: [deadLetter])
         let report = try await audit(archive, expected: ["ok-1", "dead-1"])
         #expect(report.found == 1)
@@ -143,7 +145,7 @@ struct VerifyTests {
         #expect(try Gzip.decompress(one) == text)
         #expect(try Gzip.decompress(one + one) == text + text)
         var damaged = one
-        damaged[damaged.count - 6] ^= 0xFF  // the CRC
+        damaged[damaged.count - 6] ^= 0xFF // the CRC
         #expect(throws: Gzip.DecodingError.self) { try Gzip.decompress(damaged) }
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
     }
@@ -177,7 +179,8 @@ struct VerifyTests {
             "\"x\"", "[\"\u{7F}\"]",
         ]
         for sample in samples {
-            let ours = Array(sample.utf8).withUnsafeBytes { bytes in (try? EnvelopeScanner.validate(bytes, maxDepth: ArchiveLine.maximumDepth)) != nil }
+            let ours = Array(sample.utf8).withUnsafeBytes { bytes in (try? EnvelopeScanner.validate(bytes, maxDepth: ArchiveLine.maximumDepth)) != nil
+            }
             let foundation = (try? JSONSerialization.jsonObject(with: Data(sample.utf8), options: [.fragmentsAllowed])) != nil
             #expect(ours == foundation, "\(sample)")
         }
@@ -186,7 +189,9 @@ struct VerifyTests {
     @Test("strict where Foundation is lenient: trailing commas, leading zeros")
     func strict() {
         for sample in ["[1,]", #"{"a":1,}"#, "[01]", "[1 2]"] {
-            let accepted = Array(sample.utf8).withUnsafeBytes { bytes in (try? EnvelopeScanner.validate(bytes, maxDepth: ArchiveLine.maximumDepth)) != nil }
+            let accepted = Array(sample.utf8).withUnsafeBytes { bytes in
+                (try? EnvelopeScanner.validate(bytes, maxDepth: ArchiveLine.maximumDepth)) != nil
+            }
             #expect(!accepted, "\(sample)")
         }
     }

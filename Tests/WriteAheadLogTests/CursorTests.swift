@@ -16,8 +16,8 @@ struct CursorTests {
             expectMatches(delivered, Array(entries[0..<12]), firstSequence: 0)
             // The sink acknowledged 0..<8 only; 8..<12 were read but not committed.
             log.commit(cursor: "a", next: 8)
-            log.commit(cursor: "a", next: 3)  // lower values are ignored
-            log.commit(cursor: "unknown", next: 5)  // unknown cursors are ignored
+            log.commit(cursor: "a", next: 3) // lower values are ignored
+            log.commit(cursor: "unknown", next: 5) // unknown cursors are ignored
             #expect(log.stats.cursors == ["a": 8, "b": 0])
             await log.close()
             #expect(try fileBytes(dir + "/cursor-a").count == 16)

@@ -1,5 +1,5 @@
-import GatewayTesting
 import Foundation
+import GatewayTesting
 import Testing
 
 @testable import WriteAheadLog
@@ -7,7 +7,6 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
-
 
 /// Seeds for the model test: 1...N with N from `WAL_MODEL_SEEDS` (default 12).
 func modelSeeds() -> [UInt64] {
@@ -43,9 +42,9 @@ struct ModelTests {
 
             var log = try WriteAheadLog.open(config)
             var acked: [Acked] = []
-            var syncedCount = 0  // acked[0..<syncedCount] are known synced
+            var syncedCount = 0 // acked[0..<syncedCount] are known synced
             var committed: [String: UInt64] = ["a": 0, "b": 0]
-            var persisted: [String: UInt64] = ["a": 0, "b": 0]  // at least this much is in the cursor files
+            var persisted: [String: UInt64] = ["a": 0, "b": 0] // at least this much is in the cursor files
             var readers: [String: LogReader] = [:]
             var positions: [String: UInt64] = [:]
             func makeReaders() throws {
@@ -124,8 +123,9 @@ struct ModelTests {
                     check(truncate(path, off_t(cut)) == 0, "truncate failed")
                     log = try WriteAheadLog.open(config)
                     let survivors = Int(log.stats.nextSequence)
-                    check(survivors >= mustSurvive && survivors <= acked.count,
-                          "after crash \(survivors) records survive, expected \(mustSurvive)...\(acked.count); \(log.recovery)")
+                    check(
+                        survivors >= mustSurvive && survivors <= acked.count,
+                        "after crash \(survivors) records survive, expected \(mustSurvive)...\(acked.count); \(log.recovery)")
                     if policy == .always { check(survivors == acked.count, "acknowledged record lost under .always") }
                     acked = Array(acked.prefix(survivors))
                     syncedCount = min(syncedCount, survivors)
@@ -190,7 +190,9 @@ struct ModelTests {
                             if let e = expected, r.sequence != e {
                                 // Only a retention jump is allowed: forward, to at most the slowest committed cursor.
                                 let slowest = committed.values.min() ?? 0
-                                check(r.sequence > e && r.sequence <= slowest, "full read: sequence \(r.sequence), expected \(e) (slowest cursor \(slowest))")
+                                check(
+                                    r.sequence > e && r.sequence <= slowest,
+                                    "full read: sequence \(r.sequence), expected \(e) (slowest cursor \(slowest))")
                             }
                             check(Int(r.sequence) < acked.count && r.entry == acked[Int(r.sequence)].entry, "full read: record \(r.sequence) differs")
                             expected = r.sequence + 1

@@ -100,7 +100,7 @@ struct RecoveryTests {
             try writeFile(path, bytes)
 
             let reopened = try WriteAheadLog.open(config)
-            #expect(reopened.recovery.truncatedBytes == 0)  // sealed segments are not rescanned at open
+            #expect(reopened.recovery.truncatedBytes == 0) // sealed segments are not rescanned at open
             let reader = try reopened.makeReader(cursor: "a")
             let first = try await reader.next(maxRecords: 100, maxBytes: 1 << 20)
             expectMatches(first, Array(entries[0..<2]), firstSequence: 0)

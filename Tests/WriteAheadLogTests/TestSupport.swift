@@ -16,7 +16,8 @@ func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws 
 func makeEntry(_ i: Int, bodySize: Int = 32) -> LogEntry {
     var body = [UInt8](repeating: 0, count: bodySize)
     for j in 0..<bodySize { body[j] = UInt8(truncatingIfNeeded: i &* 31 &+ j &* 7) }
-    return LogEntry(eventID: "evt-\(i)", routes: UInt32(truncatingIfNeeded: i) | 0x8000_0000, receivedAtMillis: 1_700_000_000_000 + Int64(i), body: body)
+    return LogEntry(
+        eventID: "evt-\(i)", routes: UInt32(truncatingIfNeeded: i) | 0x8000_0000, receivedAtMillis: 1_700_000_000_000 + Int64(i), body: body)
 }
 
 /// Configuration for tests: small segments, `.always` unless told otherwise.

@@ -62,8 +62,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition(line.number == lineNumber, "line at \(range) numbered \(line.number), is line \(lineNumber)")
         precondition(!body[range].contains(UInt8(ascii: "\n")), "line \(range) holds a newline")
         precondition(body[range].contains { $0 != 0x20 && $0 != 0x09 }, "blank line \(range) returned")
-        precondition(body[range.upperBound - 1] != UInt8(ascii: "\r") || range.upperBound == size
-            || body[range.upperBound] != UInt8(ascii: "\n"), "line \(range) keeps the \\r of its \\r\\n")
+        precondition(
+            body[range.upperBound - 1] != UInt8(ascii: "\r") || range.upperBound == size
+                || body[range.upperBound] != UInt8(ascii: "\n"), "line \(range) keeps the \\r of its \\r\\n")
         position = range.upperBound
         scanEvent(body, range)
     }

@@ -25,7 +25,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let values = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
 
     // DecimalInteger on raw bytes (not only valid UTF-8).
-    let maxDigits = Int(control & 0x1F) - 4  // -4...27: out-of-range limits too
+    let maxDigits = Int(control & 0x1F) - 4 // -4...27: out-of-range limits too
     let allowsNegative = control & 0x20 != 0
     if let value = DecimalInteger.parse(textBytes, maxDigits: maxDigits, allowsNegative: allowsNegative) {
         precondition(allowsNegative || value >= 0, "negative value \(value) without allowsNegative")

@@ -25,7 +25,10 @@ let directory: String = {
     let made = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.flatMap { mkdtemp($0) } }
     guard let made else { fatalError("cannot create a temporary directory under \(parent)") }
     let path = String(cString: made)
-    atexit { removeEverything(in: directory); rmdir(directory) }
+    atexit {
+        removeEverything(in: directory)
+        rmdir(directory)
+    }
     return path
 }()
 
@@ -87,7 +90,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         preconditionFailure("recovery scan threw on a readable file: \(error)")
     }
     precondition(scan.validBytes >= 0 && scan.validBytes <= size, "validBytes \(scan.validBytes) of \(size)")
-    precondition((scan.problem == nil) == (scan.validBytes == size), "problem \(String(describing: scan.problem)) with \(scan.validBytes) of \(size) bytes valid")
+    precondition(
+        (scan.problem == nil) == (scan.validBytes == size),
+        "problem \(String(describing: scan.problem)) with \(scan.validBytes) of \(size) bytes valid")
     precondition((scan.records == 0) == (scan.validBytes == 0), "\(scan.records) records in \(scan.validBytes) bytes")
 
     // 2. Verified reads over the intact part.
@@ -128,7 +133,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         preconditionFailure("open failed on a readable directory: \(error)")
     }
     let report = log.recovery
-    let recovered = Int(clamping: base + UInt64(scan.records))  // from sequence 0 when segment 0 precedes the tail
+    let recovered = Int(clamping: base + UInt64(scan.records)) // from sequence 0 when segment 0 precedes the tail
     precondition(report.recordsRecovered == recovered, "open recovered \(report.recordsRecovered), expected \(recovered)")
     precondition(report.truncatedBytes == size - scan.validBytes, "open truncated \(report.truncatedBytes) bytes")
     blocking { await log.close() }

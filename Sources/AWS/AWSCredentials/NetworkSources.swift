@@ -268,8 +268,9 @@ enum IMDSSource {
                     + (listStatus == 404 ? " (no IAM role / instance profile attached to this instance)" : "")
                     + ": \(snippet(list))")
         }
-        guard let role = list.split(whereSeparator: \.isNewline).lazy.map({ $0.trimmingCharacters(in: .whitespaces) }).first(
-            where: { !$0.isEmpty })
+        guard
+            let role = list.split(whereSeparator: \.isNewline).lazy.map({ $0.trimmingCharacters(in: .whitespaces) }).first(
+                where: { !$0.isEmpty })
         else {
             throw AWSCredentialError(
                 source: source, message: "GET \(listURL) listed no IAM role (attach an instance profile to this instance)")

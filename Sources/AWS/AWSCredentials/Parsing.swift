@@ -9,11 +9,11 @@ enum XMLText {
         while let open = xml.range(of: "<" + tag, range: searchStart..<xml.endIndex) {
             guard let next = xml[open.upperBound...].first else { return nil }
             guard next == ">" || next == "/" || next == " " || next == "\t" || next == "\n" || next == "\r" else {
-                searchStart = open.upperBound  // e.g. <CodeX> while looking for <Code>
+                searchStart = open.upperBound // e.g. <CodeX> while looking for <Code>
                 continue
             }
             guard let tagEnd = xml[open.upperBound...].firstIndex(of: ">") else { return nil }
-            if xml[xml.index(before: tagEnd)] == "/" { return "" }  // <tag/>
+            if xml[xml.index(before: tagEnd)] == "/" { return "" } // <tag/>
             let contentStart = xml.index(after: tagEnd)
             guard let close = xml.range(of: "</" + tag + ">", range: contentStart..<xml.endIndex) else { return nil }
             return decodeEntities(String(xml[contentStart..<close.lowerBound]))

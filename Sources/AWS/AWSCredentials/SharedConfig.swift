@@ -89,7 +89,7 @@ public struct AWSINIFile: Sendable, Equatable {
         var previous: Character?
         for index in value.indices {
             let c = value[index]
-            if (c == "#" || c == ";"), previous == " " || previous == "\t" {
+            if c == "#" || c == ";", previous == " " || previous == "\t" {
                 return trim(value[..<index])
             }
             previous = c

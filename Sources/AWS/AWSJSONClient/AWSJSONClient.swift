@@ -1,6 +1,6 @@
-public import AsyncHTTPClient
 public import AWSCredentials
 import AWSSigV4
+public import AsyncHTTPClient
 import Foundation
 public import NIOCore
 import NIOHTTP1
@@ -107,7 +107,8 @@ public struct AWSJSONClient: Sendable {
             response = try await httpClient.execute(request, timeout: timeout)
             responseBody = try await response.body.collect(upTo: 64 << 20)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw AWSRequestError(code: "RequestTimeout", message: "no answer from \(endpoint.url) within \(timeout)", httpStatus: nil, kind: .retriable)
+            throw AWSRequestError(
+                code: "RequestTimeout", message: "no answer from \(endpoint.url) within \(timeout)", httpStatus: nil, kind: .retriable)
         } catch {
             throw AWSRequestError(code: "ConnectionError", message: "\(endpoint.url): \(error)", httpStatus: nil, kind: .retriable)
         }

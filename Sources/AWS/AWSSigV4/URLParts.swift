@@ -61,7 +61,9 @@ public struct SigV4URL: Sendable, Equatable {
             }
             host = hostPort[...close]
             let after = hostPort[hostPort.index(after: close)...]
-            if after.hasPrefix(":") { port = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                port = after.dropFirst()
+            } else if !after.isEmpty {
                 throw AWSSigningError(.invalidURL, "junk after IPv6 literal in \(String(reflecting: authority))")
             }
         } else if let colon = hostPort.lastIndex(of: ":") {

@@ -1,6 +1,6 @@
 public import AWSJSONClient
-import GatewayCore
 import Foundation
+import GatewayCore
 import KinesisAggregation
 import NIOCore
 import NIOFoundationCompat
@@ -132,7 +132,8 @@ public struct KinesisAPI: Sendable {
 
     /// `GetShardIterator` at `TRIM_HORIZON` (the oldest record the stream retains).
     public func trimHorizonIterator(stream: String, shardID: String) async throws(AWSRequestError) -> String {
-        let body = "{\"StreamName\":\(EnvelopeWriter.jsonString(stream)),\"ShardId\":\(EnvelopeWriter.jsonString(shardID)),"
+        let body =
+            "{\"StreamName\":\(EnvelopeWriter.jsonString(stream)),\"ShardId\":\(EnvelopeWriter.jsonString(shardID)),"
             + "\"ShardIteratorType\":\"TRIM_HORIZON\"}"
         let response = try await client.call("GetShardIterator", body: Array(body.utf8))
         struct Output: Decodable { var ShardIterator: String? }

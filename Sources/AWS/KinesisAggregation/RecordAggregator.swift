@@ -96,7 +96,8 @@ public struct RecordAggregator: Sendable {
             }
         }
         if entries.isEmpty {
-            firstRecordHashKey = record.explicitHashKey
+            firstRecordHashKey =
+                record.explicitHashKey
                 ?? ShardHashing.decimalString(ShardHashing.hashKey(record.partitionKey))
         }
         entries.append(Entry(partitionKeyIndex: pkIndex, explicitHashKeyIndex: ehkIndex, data: record.data))

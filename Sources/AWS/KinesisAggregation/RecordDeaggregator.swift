@@ -53,7 +53,7 @@ public enum RecordDeaggregator {
             case (1...3, _):
                 throw AggregationError(.malformedProtobuf, "AggregatedRecord field \(field) has wire type \(wireType)")
             default:
-                try reader.skip(wireType)  // unknown field
+                try reader.skip(wireType) // unknown field
             }
         }
 
@@ -67,19 +67,22 @@ public enum RecordDeaggregator {
                 throw AggregationError(.missingRequiredField, "record \(position) has no data")
             }
             guard pkIndex < UInt64(partitionKeys.count) else {
-                throw AggregationError(.indexOutOfRange, "record \(position): partition_key_index \(pkIndex) but the table has \(partitionKeys.count) keys")
+                throw AggregationError(
+                    .indexOutOfRange, "record \(position): partition_key_index \(pkIndex) but the table has \(partitionKeys.count) keys")
             }
             var explicitHashKey: String?
             if let ehkIndex = record.explicitHashKeyIndex {
                 guard ehkIndex < UInt64(explicitHashKeys.count) else {
-                    throw AggregationError(.indexOutOfRange, "record \(position): explicit_hash_key_index \(ehkIndex) but the table has \(explicitHashKeys.count) keys")
+                    throw AggregationError(
+                        .indexOutOfRange, "record \(position): explicit_hash_key_index \(ehkIndex) but the table has \(explicitHashKeys.count) keys")
                 }
                 explicitHashKey = explicitHashKeys[Int(ehkIndex)]
             }
-            records.append(UserRecord(
-                partitionKey: partitionKeys[Int(pkIndex)],
-                explicitHashKey: explicitHashKey,
-                data: Array(data)))
+            records.append(
+                UserRecord(
+                    partitionKey: partitionKeys[Int(pkIndex)],
+                    explicitHashKey: explicitHashKey,
+                    data: Array(data)))
         }
         return records
     }
@@ -93,7 +96,7 @@ public enum RecordDeaggregator {
             case (1, .varint): record.partitionKeyIndex = try reader.readVarint()
             case (2, .varint): record.explicitHashKeyIndex = try reader.readVarint()
             case (3, .lengthDelimited): record.data = try reader.readLengthDelimited()
-            case (4, .lengthDelimited): _ = try reader.readLengthDelimited()  // Tag: tolerated, dropped
+            case (4, .lengthDelimited): _ = try reader.readLengthDelimited() // Tag: tolerated, dropped
             case (1...4, _):
                 throw AggregationError(.malformedProtobuf, "Record field \(field) has wire type \(wireType)")
             default:

@@ -36,7 +36,7 @@ public enum ShardHashing {
             var part = UInt64(remainder)
             let isLast = quotient == 0
             var count = 0
-            while (isLast ? part != 0 : count < 19) {
+            while isLast ? part != 0 : count < 19 {
                 digits.append(UInt8(part % 10) + UInt8(ascii: "0"))
                 part /= 10
                 count += 1

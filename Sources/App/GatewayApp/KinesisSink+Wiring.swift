@@ -1,6 +1,6 @@
-public import AsyncHTTPClient
 import AWSCredentials
 import AWSJSONClient
+public import AsyncHTTPClient
 public import GatewayConfig
 import GatewayCore
 public import KinesisAPI

@@ -1,8 +1,8 @@
-import GatewayCore
 import ArgumentParser
 import Foundation
 import GatewayApp
 import GatewayConfig
+import GatewayCore
 import Hummingbird
 import Logging
 

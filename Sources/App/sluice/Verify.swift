@@ -1,6 +1,6 @@
+import AWSCredentials
 import ArgumentParser
 import AsyncHTTPClient
-import AWSCredentials
 import Foundation
 import GatewayApp
 import GatewayConfig
@@ -190,7 +190,7 @@ extension Verify {
     ) throws(VerifyError) -> (source: KafkaTopicSource, stop: @Sendable () -> Void) {
         let connection: KafkaConnectionConfiguration
         do {
-            connection = try KafkaConnectionConfiguration(configuration)  // the mapping `serve` uses (GatewayApp)
+            connection = try KafkaConnectionConfiguration(configuration) // the mapping `serve` uses (GatewayApp)
         } catch {
             throw VerifyError(.source, "\(error)")
         }

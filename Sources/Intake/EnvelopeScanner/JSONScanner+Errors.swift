@@ -117,7 +117,8 @@ extension JSONScanner {
         } else if followedByEscape {
             message = "unpaired UTF-16 surrogate escape \(name) at byte \(offset): the next escape is not a low surrogate (\\uDC00-\\uDFFF)"
         } else {
-            message = "unpaired UTF-16 surrogate escape \(name) at byte \(offset): a high surrogate must be followed by a low surrogate escape (\\uDC00-\\uDFFF)"
+            message =
+                "unpaired UTF-16 surrogate escape \(name) at byte \(offset): a high surrogate must be followed by a low surrogate escape (\\uDC00-\\uDFFF)"
         }
         return EnvelopeError(code: .invalidJSON, message: message, offset: offset)
     }

@@ -188,7 +188,7 @@ struct JSONScanner {
             } else if c < ASCII.space {
                 throw controlCharacter(at: pos)
             } else {
-                pos &+= 1  // plain ASCII in the last few bytes, where the word loop cannot load
+                pos &+= 1 // plain ASCII in the last few bytes, where the word loop cannot load
             }
         }
     }
@@ -248,7 +248,8 @@ struct JSONScanner {
     func hex4(escapeAt escape: Int) throws(EnvelopeError) -> UInt32 {
         let digits = escape &+ 2
         guard digits &+ 4 <= count else { throw invalidUnicodeEscape(at: escape) }
-        let value = Self.hexValue(byte(digits)) << 12 | Self.hexValue(byte(digits &+ 1)) << 8
+        let value =
+            Self.hexValue(byte(digits)) << 12 | Self.hexValue(byte(digits &+ 1)) << 8
             | Self.hexValue(byte(digits &+ 2)) << 4 | Self.hexValue(byte(digits &+ 3))
         // An invalid digit maps to 0x10000, which survives the shifts and ORs as a bit above 0xFFFF.
         guard value <= 0xFFFF else { throw invalidUnicodeEscape(at: escape) }
@@ -260,8 +261,8 @@ struct JSONScanner {
     static func hexValue(_ b: UInt8) -> UInt32 {
         switch b {
         case ASCII.zero...ASCII.nine: UInt32(b &- ASCII.zero)
-        case 0x41...0x46: UInt32(b &- 0x37)  // A-F
-        case 0x61...0x66: UInt32(b &- 0x57)  // a-f
+        case 0x41...0x46: UInt32(b &- 0x37) // A-F
+        case 0x61...0x66: UInt32(b &- 0x57) // a-f
         default: 0x10000
         }
     }
@@ -339,7 +340,7 @@ struct JSONScanner {
         let lead = byte(i)
         let remaining = count &- i
         if lead < 0xC2 {
-            return 0  // ASCII is handled by callers; 0x80-0xBF are continuations, 0xC0-0xC1 overlong
+            return 0 // ASCII is handled by callers; 0x80-0xBF are continuations, 0xC0-0xC1 overlong
         }
         if lead < 0xE0 {
             return remaining >= 2 && Self.isContinuation(byte(i &+ 1)) ? 2 : 0
@@ -347,15 +348,15 @@ struct JSONScanner {
         if lead < 0xF0 {
             guard remaining >= 3 else { return 0 }
             let second = byte(i &+ 1)
-            let low: UInt8 = lead == 0xE0 ? 0xA0 : 0x80  // E0 80-9F would be overlong
-            let high: UInt8 = lead == 0xED ? 0x9F : 0xBF  // ED A0-BF would encode a surrogate
+            let low: UInt8 = lead == 0xE0 ? 0xA0 : 0x80 // E0 80-9F would be overlong
+            let high: UInt8 = lead == 0xED ? 0x9F : 0xBF // ED A0-BF would encode a surrogate
             return second >= low && second <= high && Self.isContinuation(byte(i &+ 2)) ? 3 : 0
         }
         if lead < 0xF5 {
             guard remaining >= 4 else { return 0 }
             let second = byte(i &+ 1)
-            let low: UInt8 = lead == 0xF0 ? 0x90 : 0x80  // F0 80-8F would be overlong
-            let high: UInt8 = lead == 0xF4 ? 0x8F : 0xBF  // F4 90-BF would be above U+10FFFF
+            let low: UInt8 = lead == 0xF0 ? 0x90 : 0x80 // F0 80-8F would be overlong
+            let high: UInt8 = lead == 0xF4 ? 0x8F : 0xBF // F4 90-BF would be above U+10FFFF
             return second >= low && second <= high && Self.isContinuation(byte(i &+ 2))
                 && Self.isContinuation(byte(i &+ 3)) ? 4 : 0
         }

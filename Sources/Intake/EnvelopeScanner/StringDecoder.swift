@@ -49,7 +49,7 @@ enum StringDecoder {
                 i += length
                 continue
             default:
-                out.append(content[i + 1])  // \" \\ \/ stand for themselves
+                out.append(content[i + 1]) // \" \\ \/ stand for themselves
             }
             i += 2
         }

@@ -1,9 +1,9 @@
 import CoreMetrics
 import Delivery
-import GatewayLog
 import EnvelopeScanner
-import GatewayCore
 import GatewayConfig
+import GatewayCore
+import GatewayLog
 import HTTPTypes
 import Routing
 
@@ -38,14 +38,18 @@ struct EventIngestor: Sendable {
         }
     }
 
-    private func prepareUnchecked(_ bytes: UnsafeRawBufferPointer, receivedAtMillis: Int64, waiterToken: UInt64) throws(ProblemDetails) -> PreparedEvent {
+    private func prepareUnchecked(_ bytes: UnsafeRawBufferPointer, receivedAtMillis: Int64, waiterToken: UInt64) throws(ProblemDetails)
+        -> PreparedEvent
+    {
         let envelope: ScannedEnvelope
         do {
             envelope = try EnvelopeScanner.scanEnvelope(bytes, maxDepth: maxDepth)
         } catch {
             throw Self.problem(for: error)
         }
-        for (field, value) in [("team", envelope.team), ("app", envelope.app), ("event_id", envelope.eventID), ("partition_key", envelope.partitionKey)] {
+        for (field, value) in [
+            ("team", envelope.team), ("app", envelope.app), ("event_id", envelope.eventID), ("partition_key", envelope.partitionKey),
+        ] {
             guard let value else { continue }
             if value.isEmpty {
                 throw ProblemDetails.invalidEnvelope("field '\(field)' must not be empty", field: field)
@@ -93,7 +97,8 @@ struct EventIngestor: Sendable {
     static func problem(for error: EnvelopeError) -> ProblemDetails {
         switch error.code {
         case .emptyBody:
-            ProblemDetails(status: .badRequest, type: "empty-body", title: "Empty body", detail: "the request body is empty; send one JSON event envelope")
+            ProblemDetails(
+                status: .badRequest, type: "empty-body", title: "Empty body", detail: "the request body is empty; send one JSON event envelope")
         case .invalidJSON, .invalidUTF8, .trailingData, .tooDeep:
             .malformedJSON(error.message, offset: error.offset)
         default:

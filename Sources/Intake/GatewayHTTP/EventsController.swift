@@ -1,8 +1,8 @@
 import CoreMetrics
 import Delivery
-import GatewayLog
 import EnvelopeScanner
 import GatewayCore
+import GatewayLog
 import HTTPHeaderParsing
 import HTTPTypes
 import Hummingbird
@@ -290,11 +290,12 @@ struct EventsController: Sendable {
     }
 
     static func attemptsJSON(_ attempts: [DeliveryAttempt]) -> String {
-        "[" + attempts.map { attempt in
-            "{\"started_at\":\"\(Timestamp.rfc3339(millis: attempt.startedAtMillis))\",\"duration_ms\":\(attempt.durationMillis)"
-                + ",\"error_code\":\(EnvelopeWriter.jsonString(attempt.errorCode ?? ""))"
-                + ",\"error_message\":\(EnvelopeWriter.jsonString(attempt.errorMessage ?? ""))}"
-        }.joined(separator: ",") + "]"
+        "["
+            + attempts.map { attempt in
+                "{\"started_at\":\"\(Timestamp.rfc3339(millis: attempt.startedAtMillis))\",\"duration_ms\":\(attempt.durationMillis)"
+                    + ",\"error_code\":\(EnvelopeWriter.jsonString(attempt.errorCode ?? ""))"
+                    + ",\"error_message\":\(EnvelopeWriter.jsonString(attempt.errorMessage ?? ""))}"
+            }.joined(separator: ",") + "]"
     }
 
     static func json(_ text: String, status: HTTPResponse.Status) -> Response {

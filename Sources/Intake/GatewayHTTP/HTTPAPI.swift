@@ -1,13 +1,13 @@
-public import Delivery
-public import GatewayLog
-public import GatewayCore
-public import GatewayConfig
-public import Hummingbird
-public import Prometheus
-public import Routing
 import CoreMetrics
+public import Delivery
+public import GatewayConfig
+public import GatewayCore
+public import GatewayLog
+public import Hummingbird
 public import HummingbirdCore
 import NIOCore
+public import Prometheus
+public import Routing
 
 /// Builds the gateway's HTTP router: the events endpoints under `/v1`, and `/health`, `/ready`, `/metrics`.
 public enum HTTPAPI {

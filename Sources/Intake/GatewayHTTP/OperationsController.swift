@@ -1,7 +1,7 @@
 import CoreMetrics
 import Delivery
-import GatewayLog
 import GatewayCore
+import GatewayLog
 import HTTPTypes
 import Hummingbird
 import Metrics

@@ -1,7 +1,7 @@
+import GatewayCore
 public import HTTPTypes
 public import Hummingbird
 import NIOCore
-import GatewayCore
 
 /// An error answered as `application/problem+json` (RFC 9457): `{"type","title","status","detail"}`, plus
 /// `errors` (field-level validation messages) and any extra members (attempt history, limits).

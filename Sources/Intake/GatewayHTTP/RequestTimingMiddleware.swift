@@ -1,7 +1,7 @@
-public import Hummingbird
-import HTTPTypes
 import GatewayCore
 import HTTPHeaderParsing
+import HTTPTypes
+public import Hummingbird
 import Logging
 import Metrics
 import NIOCore
@@ -97,7 +97,9 @@ public struct RequestTimingMiddleware: RouterMiddleware {
         case .notFound:
             ProblemDetails(status: .notFound, type: "not-found", title: "Not found", detail: "no such endpoint; see the HTTP contract in the README")
         case .methodNotAllowed:
-            ProblemDetails(status: .methodNotAllowed, type: "method-not-allowed", title: "Method not allowed", detail: "this endpoint does not accept that method")
+            ProblemDetails(
+                status: .methodNotAllowed, type: "method-not-allowed", title: "Method not allowed",
+                detail: "this endpoint does not accept that method")
         default:
             ProblemDetails(status: error.status, type: "http-error", title: error.status.reasonPhrase, detail: "\(error)")
         }

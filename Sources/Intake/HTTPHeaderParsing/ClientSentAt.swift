@@ -36,7 +36,7 @@ public enum DecimalInteger {
         var digits = 0
         var isNegative = false
         var sawSign = false
-        var phase = 0  // 0: leading blanks, 1: digits, 2: trailing blanks
+        var phase = 0 // 0: leading blanks, 1: digits, 2: trailing blanks
         for byte in bytes {
             switch (phase, byte) {
             case (0, 0x20), (0, 0x09), (2, 0x20), (2, 0x09):

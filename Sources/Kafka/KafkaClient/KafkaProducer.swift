@@ -97,7 +97,9 @@ public final class KafkaProducer: Sendable {
         executor.submit { Self.poll(handle: handle, context: context, control: control, executor: executor) }
         logger.info(
             "Kafka producer created",
-            metadata: [KafkaLoggingKeys.librdkafkaVersion: "\(Self.librdkafkaVersion)", KafkaLoggingKeys.clientName: "\(String(cString: rd_kafka_name(rk)))"])
+            metadata: [
+                KafkaLoggingKeys.librdkafkaVersion: "\(Self.librdkafkaVersion)", KafkaLoggingKeys.clientName: "\(String(cString: rd_kafka_name(rk)))",
+            ])
     }
 
     /// Convenience initializer taking the delivery report handler directly.

@@ -12,8 +12,8 @@ public final class MemoryLog: EventLog {
     }
 
     struct State {
-        var records: [SinkRecord] = []  // records[i].sequence == firstSequence + i
-        var head = 0  // index of the oldest retained record in `records`
+        var records: [SinkRecord] = [] // records[i].sequence == firstSequence + i
+        var head = 0 // index of the oldest retained record in `records`
         var firstSequence: UInt64 = 0
         var nextSequence: UInt64 = 0
         var bytes = 0

@@ -88,7 +88,8 @@ public final class WriteAheadEventLog: EventLog {
             }
             return records.compactMap { record in
                 do {
-                    let event = try EventRecord(decoding: record.body, eventID: record.eventID, receivedAtMillis: record.receivedAtMillis, sinks: sinks)
+                    let event = try EventRecord(
+                        decoding: record.body, eventID: record.eventID, receivedAtMillis: record.receivedAtMillis, sinks: sinks)
                     return SinkRecord(
                         position: LogPosition(sequence: record.sequence, segment: record.segment, offset: record.offset),
                         event: event

@@ -47,7 +47,8 @@ enum CRC32C {
             var p = 0
             while n - p >= 8 {
                 let v = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p, as: UInt64.self)) ^ UInt64(crc)
-                crc = tbl[7 * 256 + Int(truncatingIfNeeded: v & 0xFF)]
+                crc =
+                    tbl[7 * 256 + Int(truncatingIfNeeded: v & 0xFF)]
                     ^ tbl[6 * 256 + Int(truncatingIfNeeded: (v >> 8) & 0xFF)]
                     ^ tbl[5 * 256 + Int(truncatingIfNeeded: (v >> 16) & 0xFF)]
                     ^ tbl[4 * 256 + Int(truncatingIfNeeded: (v >> 24) & 0xFF)]

@@ -149,16 +149,17 @@ final class LogCore: Sendable {
         var intervalNanos: UInt64?
         if case .interval(let d) = configuration.fsync { intervalNanos = max(1, nanoseconds(of: d)) }
         activeSegmentBase.store(writer.activeBase, ordering: .releasing)
-        let threads = [
-            BackgroundThread(name: "wal-maintenance") { [self] in runMaintenance() },
-            BackgroundThread(name: "wal-writer") { [self] in runWriter(writer) },
-        ] + (intervalNanos.map { interval in [BackgroundThread(name: "wal-syncer") { [self] in runSyncer(intervalNanos: interval) }] } ?? [])
+        let threads =
+            [
+                BackgroundThread(name: "wal-maintenance") { [self] in runMaintenance() },
+                BackgroundThread(name: "wal-writer") { [self] in runWriter(writer) },
+            ] + (intervalNanos.map { interval in [BackgroundThread(name: "wal-syncer") { [self] in runSyncer(intervalNanos: interval) }] } ?? [])
         state.withLock { s in s.threadsRunning = threads.count }
         for (index, thread) in threads.enumerated() {
             do {
                 try thread.start()
             } catch {
-                if index <= 1 { FileIO.closeQuietly(writer.fd) }  // the writer never started: its descriptor is ours
+                if index <= 1 { FileIO.closeQuietly(writer.fd) } // the writer never started: its descriptor is ours
                 if index == 0 {
                     let lockFD = state.withLock { s in
                         s.threadsRunning = 0
@@ -269,22 +270,24 @@ final class BackgroundThread: Sendable {
     func start() throws(WALError) {
         let box = Unmanaged.passRetained(self)
         var thread: pthread_t = 0
-        let rc = pthread_create(&thread, nil, { raw in
-            guard let raw else { return nil }
-            let me = Unmanaged<BackgroundThread>.fromOpaque(raw).takeRetainedValue()
-            #if os(Linux)
-            // Named threads show up separately in top, perf and /proc/PID/task (Linux keeps 15 characters).
-            // Glibc's pthread_setname_np is not visible to Swift, so write the name where the kernel reads it.
-            let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-            if fd >= 0 {
-                let name = Array(me.name.utf8.prefix(15))
-                _ = name.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                close(fd)
-            }
-            #endif
-            me.body()
-            return nil
-        }, box.toOpaque())
+        let rc = pthread_create(
+            &thread, nil,
+            { raw in
+                guard let raw else { return nil }
+                let me = Unmanaged<BackgroundThread>.fromOpaque(raw).takeRetainedValue()
+                #if os(Linux)
+                // Named threads show up separately in top, perf and /proc/PID/task (Linux keeps 15 characters).
+                // Glibc's pthread_setname_np is not visible to Swift, so write the name where the kernel reads it.
+                let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+                if fd >= 0 {
+                    let name = Array(me.name.utf8.prefix(15))
+                    _ = name.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                    close(fd)
+                }
+                #endif
+                me.body()
+                return nil
+            }, box.toOpaque())
         if rc == 0 { pthread_detach(thread) }
         if rc != 0 {
             box.release()

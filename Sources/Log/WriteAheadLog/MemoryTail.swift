@@ -35,7 +35,7 @@ struct MemoryTail: Sendable {
         bytes += entry.size
         while bytes > limit, head < entries.count {
             bytes -= entries[head]?.size ?? 0
-            entries[head] = nil  // release the body now
+            entries[head] = nil // release the body now
             head += 1
         }
         if head >= 1024, head * 2 >= entries.count {

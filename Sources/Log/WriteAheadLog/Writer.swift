@@ -153,8 +153,8 @@ extension LogCore {
         }
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, capacity), alignment: 16)
         defer { buffer.deallocate() }
-        var pending = 0  // start of the not-yet-written part of `buffer`
-        var used = 0  // bytes encoded into `buffer`
+        var pending = 0 // start of the not-yet-written part of `buffer`
+        var used = 0 // bytes encoded into `buffer`
 
         /// Writes buffer[pending..<used] at the end of the active segment.
         func flush(_ w: inout WriterContext) throws(WALError) {
@@ -284,7 +284,7 @@ extension LogCore {
     func runSyncer(intervalNanos: UInt64) {
         var lastSyncNanos: UInt64 = 0
         while true {
-            if state.withLock({ $0.stopMode != nil }) { break }  // the writer does the final sync at close
+            if state.withLock({ $0.stopMode != nil }) { break } // the writer does the final sync at close
             let generation = writtenGeneration.load(ordering: .acquiring)
             if generation <= syncedGeneration.load(ordering: .acquiring) {
                 syncerIdle.store(true, ordering: .releasing)

@@ -1,4 +1,4 @@
-public import CoreMetrics
+import CoreMetrics
 import Metrics
 
 /// The archive's metrics: files, records and bytes published, publish failures and retries, buffered bytes,

@@ -1,5 +1,5 @@
-import KinesisAPI
 import CoreMetrics
+import KinesisAPI
 import Synchronization
 
 /// The Kinesis sink's own metrics (names in `docs/kinesis.md`): per stream, per shard, and the records held.
@@ -28,7 +28,8 @@ enum KinesisMetrics {
             bytes = Counter(label: "sluice_kinesis_bytes_sent_total", dimensions: dimensions, factory: factory)
             putCalls = Counter(label: "sluice_kinesis_put_records_calls_total", dimensions: dimensions, factory: factory)
             aggregationRatio = CoreMetrics.Gauge(label: "sluice_kinesis_aggregation_ratio", dimensions: dimensions, factory: factory)
-            putLatency = CoreMetrics.Timer(label: "sluice_kinesis_put_records_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory)
+            putLatency = CoreMetrics.Timer(
+                label: "sluice_kinesis_put_records_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory)
             expired = Counter(label: "sluice_kinesis_expired_records_total", dimensions: dimensions, factory: factory)
             wrongShard = Counter(label: "sluice_kinesis_unexpected_shard_total", dimensions: dimensions, factory: factory)
             shardMapRefreshes = Counter(label: "sluice_kinesis_shard_map_refreshes_total", dimensions: dimensions, factory: factory)

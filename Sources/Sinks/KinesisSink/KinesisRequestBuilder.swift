@@ -1,4 +1,5 @@
 import CoreMetrics
+
 /// Forms `PutRecords` calls from a stream's shard queues within the API's limits (`collection_max_count` records,
 /// at most 500, and `collection_max_size` bytes of data and partition keys, at most 5 MiB) and each shard's rate
 /// limit.

@@ -1,5 +1,6 @@
 public import Foundation
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,9 @@ import Glibc
 /// - Parameters:
 ///   - executable: A path, or a name looked up on `PATH`.
 ///   - environment: When given, the child's whole environment.
-public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String, errors: String) {
+public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (
+    status: Int32, output: String, errors: String
+) {
     let command = TestProcess.Command(
         executable, arguments, environment: environment ?? [:], inheritsEnvironment: environment == nil)
     let completion = try TestProcess.run(command)

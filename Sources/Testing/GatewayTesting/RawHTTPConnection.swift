@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -42,7 +42,7 @@ public final class SluiceProcess: Sendable {
             arguments += ["--config", "config.yaml"]
         }
         logFile = directory.appendingPathComponent(logName)
-        try? FileManager.default.removeItem(at: logFile)  // a fresh log: the port is read from it
+        try? FileManager.default.removeItem(at: logFile) // a fresh log: the port is read from it
         process = try TestProcess(Self.command(arguments, in: directory, environment: environment), log: logFile)
         var found = 0
         let logFile = logFile
@@ -75,7 +75,7 @@ public final class SluiceProcess: Sendable {
     /// SIGTERM, then waits for exit; returns the exit status.
     @discardableResult
     public func terminate() -> Int32 {
-        process.stop(grace: .seconds(3600))  // a graceful drain is awaited, never cut short
+        process.stop(grace: .seconds(3600)) // a graceful drain is awaited, never cut short
     }
 
     /// SIGKILL (a crash), then waits for exit.

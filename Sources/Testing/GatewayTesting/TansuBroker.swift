@@ -90,7 +90,7 @@ public final class TansuBroker: Sendable {
     public static func start(port fixedPort: Int? = nil, timeout: Duration = .seconds(20)) throws -> TansuBroker {
         let binary = try KafkaPeers.requireTansu()
         var lastError: (any Error)?
-        for _ in 0..<(fixedPort == nil ? 3 : 1) {  // a port taken between probing and binding: retry with another one
+        for _ in 0..<(fixedPort == nil ? 3 : 1) { // a port taken between probing and binding: retry with another one
             let port = try fixedPort ?? KafkaPeers.freePort()
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("tansu-\(port)-\(UUID().uuidString).log")
             let command = TestProcess.Command(

@@ -1,6 +1,7 @@
 public import Foundation
 import GatewayCore
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -155,14 +156,14 @@ public final class TestProcess: Sendable {
             guard ContinuousClock.now < deadline else {
                 throw TestProcessError(message: "\(command.text): not \(what) within \(timeout); see \(logFile.path):\n\(logTail())")
             }
-            Self.pause(interval)  // polling an external process, bounded by the deadline
+            Self.pause(interval) // polling an external process, bounded by the deadline
         }
     }
 
     /// Waits for the process to exit by itself, at most `timeout`; returns its status, nil if it still runs.
     public func waitForExit(timeout: Duration) -> Int32? {
         let deadline = ContinuousClock.now + timeout
-        while isRunning, ContinuousClock.now < deadline { Self.pause(.milliseconds(10)) }  // polling an external process
+        while isRunning, ContinuousClock.now < deadline { Self.pause(.milliseconds(10)) } // polling an external process
         return terminationStatus
     }
 
@@ -176,7 +177,7 @@ public final class TestProcess: Sendable {
                 _ = Foundation.kill(process.processIdentifier, SIGCONT)
                 process.terminate()
                 let deadline = ContinuousClock.now + grace
-                while process.isRunning, ContinuousClock.now < deadline { Self.pause(.milliseconds(5)) }  // polling an external process
+                while process.isRunning, ContinuousClock.now < deadline { Self.pause(.milliseconds(5)) } // polling an external process
                 if process.isRunning { _ = Foundation.kill(process.processIdentifier, SIGKILL) }
             }
             state.isStopped = true
@@ -228,7 +229,7 @@ public final class TestProcess: Sendable {
         var wasKilled = false
         if let timeout {
             let deadline = ContinuousClock.now + timeout
-            while process.isRunning, ContinuousClock.now < deadline { pause(.milliseconds(20)) }  // polling an external process
+            while process.isRunning, ContinuousClock.now < deadline { pause(.milliseconds(20)) } // polling an external process
             if process.isRunning {
                 _ = Foundation.kill(process.processIdentifier, SIGKILL)
                 wasKilled = true

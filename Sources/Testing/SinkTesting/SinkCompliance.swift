@@ -239,8 +239,9 @@ public struct SinkCompliance<Fixture: SinkFixture>: Sendable {
             }
             if !appended.isEmpty { try await expectReadBack(appended, from: destination, &report) }
         }
-        report.note("capacity \(capacity): the dispatcher waited in write with \(2 * capacity) handed over and 0 released; "
-            + "all \(3 * capacity) delivered after the destination drained")
+        report.note(
+            "capacity \(capacity): the dispatcher waited in write with \(2 * capacity) handed over and 0 released; "
+                + "all \(3 * capacity) delivered after the destination drained")
     }
 
     // MARK: Expectations
@@ -273,7 +274,8 @@ public struct SinkCompliance<Fixture: SinkFixture>: Sendable {
         report.expect(
             snapshot.releasedBeforeAccepted.isEmpty,
             "records released before they were accepted: \(snapshot.releasedBeforeAccepted.prefix(10))")
-        report.expect(snapshot.rejected.isEmpty, "\(snapshot.rejected.count) records were rejected: \(snapshot.rejected.values.first.map { "\($0)" } ?? "")")
+        report.expect(
+            snapshot.rejected.isEmpty, "\(snapshot.rejected.count) records were rejected: \(snapshot.rejected.values.first.map { "\($0)" } ?? "")")
     }
 
     /// Confirmed requests (the registry the HTTP edge waits on) got the sink's receipt.

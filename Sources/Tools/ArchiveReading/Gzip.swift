@@ -29,7 +29,7 @@ public enum Gzip {
         var output: [UInt8] = []
         var member = 0
         while input.readableBytes > 0 {
-            if member > 0, input.readableBytesView.allSatisfy({ $0 == 0 }) { break }  // zero padding after the last member
+            if member > 0, input.readableBytesView.allSatisfy({ $0 == 0 }) { break } // zero padding after the last member
             member += 1
             let before = input.readerIndex
             var decoded: ByteBuffer

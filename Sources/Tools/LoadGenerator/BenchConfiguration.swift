@@ -18,7 +18,8 @@ public struct BenchTarget: Sendable, Equatable, CustomStringConvertible {
     public init(parsing url: String) throws(BenchError) {
         var rest = Substring(url)
         if rest.lowercased().hasPrefix("https://") {
-            throw BenchError(.invalidOption, "--url: https is not supported by sluice bench; point it at the gateway's plain HTTP listener (http://…)")
+            throw BenchError(
+                .invalidOption, "--url: https is not supported by sluice bench; point it at the gateway's plain HTTP listener (http://…)")
         }
         if rest.lowercased().hasPrefix("http://") {
             rest = rest.dropFirst("http://".count)
@@ -38,7 +39,9 @@ public struct BenchTarget: Sendable, Equatable, CustomStringConvertible {
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 throw BenchError(.invalidOption, "--url: unexpected '\(after)' after the IPv6 address in '\(url)'")
             }
         } else if let colon = authority.lastIndex(of: ":") {

@@ -1,5 +1,5 @@
-import GatewayCore
 import Foundation
+import GatewayCore
 
 /// The outcome of a `sluice bench` run: what was measured, and how to print it.
 public struct BenchResult: Sendable {
@@ -67,13 +67,20 @@ public struct BenchResult: Sendable {
         }
         rows.append(("measured", "\(Formatting.fixed(measuredSeconds, digits: 2)) s (warm-up: \(r.warmupRequests) requests not recorded)"))
         rows.append(("requests", "\(r.requests)  (\(Formatting.fixed(requestsPerSecond, digits: 1))/s)"))
-        rows.append((
-            "events", "\(r.events) sent (\(Formatting.fixed(eventsPerSecond, digits: 1))/s), \(r.eventsAcknowledged) acknowledged (\(Formatting.fixed(acknowledgedEventsPerSecond, digits: 1))/s)"
-        ))
-        rows.append(("bytes sent", "\(Formatting.bytes(Double(r.bytesSent))) of request bodies (\(Formatting.bytes(Double(r.bytesSent) / max(measuredSeconds, 1e-9)))/s)"))
+        rows.append(
+            (
+                "events",
+                "\(r.events) sent (\(Formatting.fixed(eventsPerSecond, digits: 1))/s), \(r.eventsAcknowledged) acknowledged (\(Formatting.fixed(acknowledgedEventsPerSecond, digits: 1))/s)"
+            ))
+        rows.append(
+            (
+                "bytes sent",
+                "\(Formatting.bytes(Double(r.bytesSent))) of request bodies (\(Formatting.bytes(Double(r.bytesSent) / max(measuredSeconds, 1e-9)))/s)"
+            ))
         let statuses = r.statusCounts.keys.sorted().map { "\($0): \(r.statusCounts[$0] ?? 0)" }.joined(separator: ", ")
         rows.append(("status codes", statuses.isEmpty ? "none" : statuses))
-        var errors = "\(r.errorResponses) error response\(r.errorResponses == 1 ? "" : "s"), \(r.connectionErrors) connection error\(r.connectionErrors == 1 ? "" : "s")"
+        var errors =
+            "\(r.errorResponses) error response\(r.errorResponses == 1 ? "" : "s"), \(r.connectionErrors) connection error\(r.connectionErrors == 1 ? "" : "s")"
         if r.connectFailures > 0 { errors += ", \(r.connectFailures) failed reconnect\(r.connectFailures == 1 ? "" : "s")" }
         if r.unfinished > 0 { errors += ", \(r.unfinished) unanswered after \(DurationParser.format(configuration.drainTimeout))" }
         if r.unsent > 0 { errors += ", \(r.unsent) never sent" }
@@ -83,7 +90,8 @@ public struct BenchResult: Sendable {
         if r.serverLatency.count > 0 { rows.append(("server (ms)", Self.percentiles(r.serverLatency.summary()) + "  (X-Processing-Latency)")) }
         if case .openLoop = configuration.mode {
             let lag = r.sendLag.summary()
-            var text = "p50 \(Formatting.milliseconds(micros: lag.p50)), p99 \(Formatting.milliseconds(micros: lag.p99)), max \(Formatting.milliseconds(micros: lag.max)) ms behind the intended send time"
+            var text =
+                "p50 \(Formatting.milliseconds(micros: lag.p50)), p99 \(Formatting.milliseconds(micros: lag.p99)), max \(Formatting.milliseconds(micros: lag.max)) ms behind the intended send time"
             if r.waitedForConnection > 0 { text += "; \(r.waitedForConnection) requests waited for a free connection" }
             rows.append(("send lag", text))
         }
@@ -100,7 +108,8 @@ public struct BenchResult: Sendable {
     static func percentiles(_ summary: LatencySummary) -> String {
         guard summary.count > 0 else { return "no samples" }
         let ms = Formatting.milliseconds(micros:)
-        return "p50 \(ms(summary.p50))  p90 \(ms(summary.p90))  p99 \(ms(summary.p99))  p99.9 \(ms(summary.p999))  max \(ms(summary.max))  mean \(Formatting.fixed(summary.mean / 1000, digits: 3))"
+        return
+            "p50 \(ms(summary.p50))  p90 \(ms(summary.p90))  p99 \(ms(summary.p99))  p99.9 \(ms(summary.p999))  max \(ms(summary.max))  mean \(Formatting.fixed(summary.mean / 1000, digits: 3))"
     }
 
     /// Things the reader should know about the numbers.
@@ -122,7 +131,8 @@ public struct BenchResult: Sendable {
                 out.append("\(r.unsent) requests intended before the end were never sent: no connection was free before the drain timeout\(down)")
             }
             if eventsPerSecond < rate * 0.95, r.requests > 0 {
-                out.append("achieved \(Formatting.fixed(eventsPerSecond, digits: 1)) events/s, below the target \(Formatting.decimal(rate, digits: 3))/s")
+                out.append(
+                    "achieved \(Formatting.fixed(eventsPerSecond, digits: 1)) events/s, below the target \(Formatting.decimal(rate, digits: 3))/s")
             }
         }
         if r.latency.clampedCount > 0 {

@@ -100,12 +100,14 @@ public enum BenchRunner {
         let start = LoopDriver.now() + 20_000_000
         let measureStart = start + UInt64(configuration.warmup.nanoseconds)
         let end = measureStart + UInt64(configuration.duration.nanoseconds)
-        let timing = RunTiming(start: start, measureStart: measureStart, end: end, drainDeadline: end + UInt64(max(0, configuration.drainTimeout.nanoseconds)))
+        let timing = RunTiming(
+            start: start, measureStart: measureStart, end: end, drainDeadline: end + UInt64(max(0, configuration.drainTimeout.nanoseconds)))
         for driver in drivers {
             let schedule: OpenLoopSchedule? =
                 switch configuration.mode {
                 case .closedLoop: nil
-                case .openLoop(let rate): try OpenLoopSchedule(startNanos: start, eventsPerSecond: rate, eventsPerRequest: configuration.eventsPerRequest)
+                case .openLoop(let rate):
+                    try OpenLoopSchedule(startNanos: start, eventsPerSecond: rate, eventsPerRequest: configuration.eventsPerRequest)
                 }
             try await driver.eventLoop.submit {
                 driver.value.startWith(schedule: schedule, timing: timing)

@@ -52,7 +52,7 @@ public struct OpenLoopSchedule: Sendable, Equatable {
         let highPart = events.high.multipliedFullWidth(by: scale)
         let (lowHigh, carry) = low.high.addingReportingOverflow(highPart.low)
         let high = highPart.high &+ (carry ? 1 : 0)
-        guard high < milliEventsPerSecond else { return .max }  // beyond UInt64 nanoseconds (~584 years)
+        guard high < milliEventsPerSecond else { return .max } // beyond UInt64 nanoseconds (~584 years)
         return milliEventsPerSecond.dividingFullWidth((high: lowHigh, low: low.low)).quotient
     }
 

@@ -134,7 +134,7 @@ public struct EnvelopeTemplate: Sendable, Equatable {
         out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: keyDigits))
         out.append(contentsOf: #"","event_id":"#.utf8)
         EnvelopeWriter.appendJSONString(idPrefix + "-", to: &out)
-        out.removeLast()  // the closing quote: the number follows
+        out.removeLast() // the closing quote: the number follows
         eventNumberOffset = out.count
         out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: Self.eventNumberDigits))
         out.append(contentsOf: #"","large_message":"#.utf8)
@@ -271,8 +271,8 @@ extension EventFactory {
         for number in first..<(first + count) { size += envelopeSize(number) }
         guard let batch else { return size }
         switch batch {
-        case .json: return size + 2 + max(0, count - 1)  // [ , , ]
-        case .ndjson: return size + count  // a newline after each
+        case .json: return size + 2 + max(0, count - 1) // [ , , ]
+        case .ndjson: return size + count // a newline after each
         }
     }
 

@@ -48,9 +48,13 @@ public struct SVGPlot: Sendable {
     public func render() -> String {
         let height = Self.panelHeight * 2 + 40
         var svg = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
-        svg += #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(num(Self.width))" height="\#(num(height))" viewBox="0 0 \#(num(Self.width)) \#(num(height))" font-family="sans-serif" font-size="12">"# + "\n"
+        svg +=
+            #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(num(Self.width))" height="\#(num(height))" viewBox="0 0 \#(num(Self.width)) \#(num(height))" font-family="sans-serif" font-size="12">"#
+            + "\n"
         svg += #"<rect width="100%" height="100%" fill="white"/>"# + "\n"
-        svg += #"<text x="\#(num(Self.width / 2))" y="22" text-anchor="middle" font-size="12" font-weight="bold">\#(Self.escape(shortTitle))</text>"# + "\n"
+        svg +=
+            #"<text x="\#(num(Self.width / 2))" y="22" text-anchor="middle" font-size="12" font-weight="bold">\#(Self.escape(shortTitle))</text>"#
+            + "\n"
         svg += spectrumPanel(top: 30)
         svg += throughputPanel(top: 30 + Self.panelHeight)
         svg += "</svg>\n"
@@ -102,7 +106,9 @@ public struct SVGPlot: Sendable {
     func throughputPanel(top: Double) -> String {
         let frame = Frame(top: top)
         var out = #"<g id="throughput">"# + "\n"
-        out += #"<text x="\#(num(frame.left))" y="\#(num(top + 28))" font-size="13" font-weight="bold">Throughput per second (events acknowledged)</text>"# + "\n"
+        out +=
+            #"<text x="\#(num(frame.left))" y="\#(num(top + 28))" font-size="13" font-weight="bold">Throughput per second (events acknowledged)</text>"#
+            + "\n"
         let seconds = max(1, eventsPerSecond.count)
         let peak = Double(max(eventsPerSecond.max() ?? 0, errorsPerSecond.max() ?? 0))
         let maxRate = niceCeiling(max(peak, (targetRate ?? 0) * 1.05))
@@ -120,13 +126,18 @@ public struct SVGPlot: Sendable {
             out += polyline(eventsPerSecond, seconds: seconds, maximum: maxRate, frame: frame, color: "rgb(44,160,44)")
             if errorsPerSecond.contains(where: { $0 > 0 }) {
                 out += polyline(errorsPerSecond, seconds: seconds, maximum: maxRate, frame: frame, color: "rgb(214,39,40)")
-                out += #"<text x="\#(num(frame.right - 4))" y="\#(num(frame.top + 14))" text-anchor="end" fill="rgb(214,39,40)">errors/s</text>"# + "\n"
+                out +=
+                    #"<text x="\#(num(frame.right - 4))" y="\#(num(frame.top + 14))" text-anchor="end" fill="rgb(214,39,40)">errors/s</text>"# + "\n"
             }
         }
         if let targetRate {
             let y = frame.y(targetRate / maxRate)
-            out += #"<line x1="\#(num(frame.left))" y1="\#(num(y))" x2="\#(num(frame.right))" y2="\#(num(y))" stroke="rgb(255,127,14)" stroke-dasharray="6,4"/>"# + "\n"
-            out += #"<text x="\#(num(frame.right - 4))" y="\#(num(y - 4))" text-anchor="end" fill="rgb(255,127,14)">target \#(Formatting.decimal(targetRate, digits: 1))/s</text>"# + "\n"
+            out +=
+                #"<line x1="\#(num(frame.left))" y1="\#(num(y))" x2="\#(num(frame.right))" y2="\#(num(y))" stroke="rgb(255,127,14)" stroke-dasharray="6,4"/>"#
+                + "\n"
+            out +=
+                #"<text x="\#(num(frame.right - 4))" y="\#(num(y - 4))" text-anchor="end" fill="rgb(255,127,14)">target \#(Formatting.decimal(targetRate, digits: 1))/s</text>"#
+                + "\n"
         }
         out += "</g>\n"
         return out
@@ -193,10 +204,14 @@ struct Frame {
     func clamp(_ value: Double) -> Double { value.isFinite ? min(1, max(0, value)) : 0 }
 
     func axes(xLabel: String, yLabel: String) -> String {
-        var out = #"<rect x="\#(num(left))" y="\#(num(plotTop))" width="\#(num(right - left))" height="\#(num(bottom - plotTop))" fill="none" stroke="rgb(68,68,68)"/>"# + "\n"
+        var out =
+            #"<rect x="\#(num(left))" y="\#(num(plotTop))" width="\#(num(right - left))" height="\#(num(bottom - plotTop))" fill="none" stroke="rgb(68,68,68)"/>"#
+            + "\n"
         out += #"<text x="\#(num((left + right) / 2))" y="\#(num(bottom + 36))" text-anchor="middle">\#(SVGPlot.escape(xLabel))</text>"# + "\n"
         let middle = (plotTop + bottom) / 2
-        out += #"<text x="18" y="\#(num(middle))" text-anchor="middle" transform="rotate(-90 18 \#(num(middle)))">\#(SVGPlot.escape(yLabel))</text>"# + "\n"
+        out +=
+            #"<text x="18" y="\#(num(middle))" text-anchor="middle" transform="rotate(-90 18 \#(num(middle)))">\#(SVGPlot.escape(yLabel))</text>"#
+            + "\n"
         return out
     }
 
@@ -213,7 +228,8 @@ struct Frame {
     }
 
     func emptyNote(_ text: String) -> String {
-        #"<text x="\#(num((left + right) / 2))" y="\#(num((plotTop + bottom) / 2))" text-anchor="middle" fill="rgb(136,136,136)">\#(SVGPlot.escape(text))</text>"# + "\n"
+        #"<text x="\#(num((left + right) / 2))" y="\#(num((plotTop + bottom) / 2))" text-anchor="middle" fill="rgb(136,136,136)">\#(SVGPlot.escape(text))</text>"#
+            + "\n"
     }
 }
 

@@ -144,7 +144,8 @@ public struct DeliveryAudit: Sendable {
         }
         duplicates.sort { $0.count != $1.count ? $0.count > $1.count : $0.eventId < $1.eventId }
         unexpected.sort()
-        let failed = missingCount > 0 || deadLetteredCount > 0 || corruptLines > 0 || corruptContainers > 0
+        let failed =
+            missingCount > 0 || deadLetteredCount > 0 || corruptLines > 0 || corruptContainers > 0
             || (failOnDuplicates && duplicatedCount > 0)
         return VerificationReport(
             passed: !failed,

@@ -8,7 +8,10 @@ public enum IDsFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
             throw VerifyError(
-                .idsFile, exists ? "cannot read the ids file \(path) (permissions?)" : "the ids file \(path) does not exist (write it with sluice bench --ids \(path))"
+                .idsFile,
+                exists
+                    ? "cannot read the ids file \(path) (permissions?)"
+                    : "the ids file \(path) does not exist (write it with sluice bench --ids \(path))"
             )
         }
         return parse(Array(data))

@@ -1,6 +1,6 @@
 import AWSJSONClient
-import KinesisAggregation
 public import KinesisAPI
+import KinesisAggregation
 
 /// A Kinesis data stream as a ``DeliveredEventSource``: every shard (open and closed) read from `TRIM_HORIZON` to its
 /// tip, KPL-aggregated records taken apart, each user record's envelope parsed for its `event_id`.
@@ -42,8 +42,8 @@ public struct KinesisStreamSource: DeliveredEventSource {
                 for record in page.records {
                     Self.read(record, container: container, ordinal: &ordinal, into: &audit)
                 }
-                guard let next = page.nextShardIterator else { break }  // a closed shard, read to its end
-                if page.records.isEmpty && (page.millisBehindLatest ?? 0) == 0 { break }  // caught up with the tip
+                guard let next = page.nextShardIterator else { break } // a closed shard, read to its end
+                if page.records.isEmpty && (page.millisBehindLatest ?? 0) == 0 { break } // caught up with the tip
                 iterator = next
             }
         }

@@ -76,7 +76,8 @@ public struct VerificationReport: Sendable, Equatable, Codable {
     public func text() -> String {
         var out = "verify: \(expected) expected ids from \(idsFile)"
         if duplicateLinesInIdsFile > 0 { out += " (\(duplicateLinesInIdsFile) repeated lines ignored)" }
-        out += "\n        against \(sources.joined(separator: ", ")): \(filesRead) \(filesRead == 1 ? containerNoun : pluralContainerNoun), \(recordsRead) records"
+        out +=
+            "\n        against \(sources.joined(separator: ", ")): \(filesRead) \(filesRead == 1 ? containerNoun : pluralContainerNoun), \(recordsRead) records"
         if let idPrefix { out += " (\(otherRecords) without the id prefix '\(idPrefix)' skipped)" }
         out += "\n"
         var rows: [(String, String)] = [
@@ -86,7 +87,8 @@ public struct VerificationReport: Sendable, Equatable, Codable {
         if deadLettered > 0 || deadLetterRecords > 0 {
             rows.append(("dead-lettered", "\(deadLettered) expected ids only in the error prefix (\(deadLetterRecords) dead-letter records)"))
         }
-        rows.append(("duplicated", duplicated == 0 ? "0" : "\(duplicated) ids (\(extraCopies) extra copies)\(failOnDuplicates ? "" : ", reported only")"))
+        rows.append(
+            ("duplicated", duplicated == 0 ? "0" : "\(duplicated) ids (\(extraCopies) extra copies)\(failOnDuplicates ? "" : ", reported only")"))
         rows.append(("unexpected", unexpected == 0 ? "0" : "\(unexpected) ids in the archive but not in the ids file (informational)"))
         rows.append(("corrupt", "\(corruptLines) line\(corruptLines == 1 ? "" : "s"), \(corruptFiles) file\(corruptFiles == 1 ? "" : "s")"))
         let width = rows.map(\.0.count).max() ?? 0
