@@ -141,8 +141,8 @@ public struct Router: Sendable {
             )
         }
         let isLarge = largeMessage || payloadBytes > routes.largeThresholdBytes
-        let candidates = routes.candidates.filter { !isLarge || $0.takesLargeEvents }
-        for candidate in candidates where recordBytes <= candidate.maxRecordBytes {
+        // The hot path allocates nothing: the candidates are scanned in place; only the error builds lists.
+        for candidate in routes.candidates where (!isLarge || candidate.takesLargeEvents) && recordBytes <= candidate.maxRecordBytes {
             var copies = routes.copies
             copies.rawValue &= ~candidate.route.sink.bit
             return RouteDecision(
@@ -153,6 +153,7 @@ public struct Router: Sendable {
                 maxRecordBytes: candidate.maxRecordBytes
             )
         }
+        let candidates = routes.candidates.filter { !isLarge || $0.takesLargeEvents }
         let limit = candidates.map(\.maxRecordBytes).max() ?? 0
         let names = candidates.map { $0.route.description }.joined(separator: ", ")
         throw RoutingError(
