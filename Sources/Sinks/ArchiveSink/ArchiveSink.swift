@@ -75,19 +75,16 @@ public final class ArchiveSink<C: Clock>: Sink where C.Duration == Duration {
                 let event = record.event
                 let key = PartitionKey(team: event.team, app: event.app, hour: event.receivedAtMillis / 3_600_000)
                 let size = builder.size(of: record)
-                let batches: [Batcher<SinkRecord, C>.Batch]
-                if state.partitions[key] != nil {
-                    // Optional chaining mutates the batcher in place (no copy of the records it holds).
-                    batches = state.partitions[key]?.append(record, bytes: size) ?? []
-                } else {
-                    var batcher = Batcher<SinkRecord, C>(limits: configuration.batchLimits, clock: clock)
-                    batches = batcher.append(record, bytes: size)
-                    state.partitions[key] = batcher
-                }
+                // One hash look-up per record: the default subscript mutates the batcher in place (no copy of the
+                // records it holds) and creates it for a new partition.
+                let batches = state.partitions[key, default: Batcher(limits: configuration.batchLimits, clock: clock)]
+                    .append(record, bytes: size)
                 state.bufferedBytes += size
-                for batch in batches { state.bufferedBytes -= batch.bytes }
-                if state.partitions[key]?.isEmpty == true { state.partitions[key] = nil }
-                closed += batches
+                if !batches.isEmpty {
+                    for batch in batches { state.bufferedBytes -= batch.bytes }
+                    if state.partitions[key]?.isEmpty == true { state.partitions[key] = nil }
+                    closed += batches
+                }
             }
             if state.bufferedBytes > configuration.maxBufferedBytes {
                 let largestFirst = state.partitions.sorted { $0.value.byteCount > $1.value.byteCount }
