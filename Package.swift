@@ -86,7 +86,9 @@ let package = Package(
         // MARK: Log
 
         // The embedded durable write-ahead log (segments, CRC-32C, group commit, cursors). A leaf: no gateway types.
-        .target(name: "WriteAheadLog", path: "Sources/Log/WriteAheadLog", swiftSettings: swiftSettings),
+        .target(name: "WriteAheadLog", dependencies: ["CRC32CHardware"], path: "Sources/Log/WriteAheadLog", swiftSettings: swiftSettings),
+        // CRC-32C with the CPU's instruction (SSE4.2, ARMv8 CRC); the log falls back to its own tables without it.
+        .target(name: "CRC32CHardware", path: "Sources/Log/CRC32CHardware"),
         // The log between intake and sinks: the `EventLog` protocol, its durable (write-ahead log) and memory
         // implementations, and the service that closes it last.
         .target(

@@ -38,9 +38,11 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var phase = Phase.awaitingHead
     private var context: ChannelHandlerContext?
     private var isCounted = false
-    private var idleDeadline: Scheduled<Void>?
-    private var headerDeadline: Scheduled<Void>?
-    private var bodyDeadline: Scheduled<Void>?
+    /// The one read deadline running (at most one is: idle, then headers, then body, then idle again).
+    private var deadline: (kind: DeadlineKind, at: NIODeadline)?
+    /// The timer that checks ``deadline``: armed once and re-armed only when it fires, so a keep-alive request
+    /// costs a clock read per deadline instead of scheduling and cancelling three timers (docs/benchmarks.md).
+    private var deadlineTimer: Scheduled<Void>?
     private var lingerDeadline: Scheduled<Void>?
     /// Bytes of the in-flight budget this connection holds.
     private var reservedBytes = 0
@@ -103,13 +105,10 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
         counters.release(reservedBytes)
         reservedBytes = 0
-        idleDeadline?.cancel()
-        headerDeadline?.cancel()
-        bodyDeadline?.cancel()
+        deadline = nil
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
         lingerDeadline?.cancel()
-        idleDeadline = nil
-        headerDeadline = nil
-        bodyDeadline = nil
         lingerDeadline = nil
     }
 
@@ -118,12 +117,9 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Called by the ``EdgeByteObserver`` for every read: the first byte of a request ends the connection's idle
     /// time and arms the request's header deadline.
     func bytesArrived() {
-        idleDeadline?.cancel()
-        idleDeadline = nil
-        guard phase == .awaitingHead, headerDeadline == nil, let context else { return }
-        headerDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.readTimeout)) { [weak self] in
-            self?.headerDeadlinePassed()
-        }
+        clearDeadline(.idle)
+        guard phase == .awaitingHead, deadline?.kind != .header, let context else { return }
+        setDeadline(.header, in: limits.readTimeout, context: context)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -136,8 +132,7 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 // Body or end of a request whose head was refused by the codec: dropped.
                 return
             }
-            headerDeadline?.cancel()
-            headerDeadline = nil
+            clearDeadline(.header)
             admit(request, context: context)
         case .receivingBody:
             switch part {
@@ -166,8 +161,7 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 }
                 context.fireChannelRead(data)
             case .end:
-                bodyDeadline?.cancel()
-                bodyDeadline = nil
+                clearDeadline(.body)
                 phase = .awaitingHead
                 releaseIfIdle()
                 context.fireChannelRead(data)
@@ -212,9 +206,7 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
         bodyBytesReserved = reservation
         phase = .receivingBody
         responsesOutstanding += 1
-        bodyDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.readTimeout)) { [weak self] in
-            self?.bodyDeadlinePassed()
-        }
+        setDeadline(.body, in: limits.readTimeout, context: context)
         if let expect = request.headerFields[.expect], expect.lowercased() == "100-continue" {
             context.write(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
             context.flush()
@@ -294,30 +286,75 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// no response pending and no bytes of a next request seen. The edge owns this timer (not Hummingbird's idle
     /// handler, which sees only decoded parts and would take a slowly arriving header section for idleness).
     private func armIdleDeadline(context: ChannelHandlerContext) {
-        guard phase == .awaitingHead, responsesOutstanding == 0, headerDeadline == nil, idleDeadline == nil else { return }
-        idleDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.idleTimeout)) { [weak self] in
-            self?.idleDeadlinePassed()
+        guard phase == .awaitingHead, responsesOutstanding == 0, deadline == nil else { return }
+        setDeadline(.idle, in: limits.idleTimeout, context: context)
+    }
+
+    /// The read deadlines of a connection.
+    enum DeadlineKind {
+        /// Keep-alive: nothing in progress, waiting for a next request's first byte.
+        case idle
+        /// A request's first byte arrived; its header section must follow.
+        case header
+        /// A request's head was admitted; its body must follow.
+        case body
+    }
+
+    /// Starts `kind`'s deadline, replacing the running one. Arms the timer only when none is armed: it fires at
+    /// most `min(read, idle timeout)` from its arming, which is never after a deadline set later (each is at least
+    /// that far from its start), and re-arms itself while a deadline is still ahead.
+    private func setDeadline(_ kind: DeadlineKind, in duration: Duration, context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        deadline = (kind, now + TimeAmount(duration))
+        if deadlineTimer == nil { armDeadlineTimer(at: now + deadlineTimerReach, context: context) }
+    }
+
+    private func clearDeadline(_ kind: DeadlineKind) {
+        if deadline?.kind == kind { deadline = nil }
+    }
+
+    /// The farthest the timer is ever armed ahead: the shortest deadline a connection can start.
+    private var deadlineTimerReach: TimeAmount {
+        TimeAmount(min(limits.readTimeout, limits.idleTimeout))
+    }
+
+    private func armDeadlineTimer(at instant: NIODeadline, context: ChannelHandlerContext) {
+        deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: instant) { [weak self] in
+            self?.deadlineTimerFired()
         }
     }
 
-    private func idleDeadlinePassed() {
-        idleDeadline = nil
-        guard phase == .awaitingHead, responsesOutstanding == 0, headerDeadline == nil, let context else { return }
+    private func deadlineTimerFired() {
+        deadlineTimer = nil
+        guard let running = deadline, let context else { return }
+        let now = NIODeadline.now()
+        guard now >= running.at else {
+            armDeadlineTimer(at: min(running.at, now + deadlineTimerReach), context: context)
+            return
+        }
+        deadline = nil
+        switch running.kind {
+        case .idle: idleDeadlinePassed(context: context)
+        case .header: headerDeadlinePassed(context: context)
+        case .body: bodyDeadlinePassed(context: context)
+        }
+    }
+
+    private func idleDeadlinePassed(context: ChannelHandlerContext) {
+        guard phase == .awaitingHead, responsesOutstanding == 0 else { return }
         context.close(promise: nil)
     }
 
-    private func headerDeadlinePassed() {
-        headerDeadline = nil
-        guard phase == .awaitingHead, let context else { return }
+    private func headerDeadlinePassed(context: ChannelHandlerContext) {
+        guard phase == .awaitingHead else { return }
         refuse(
             .requestTimeout("the request's headers did not arrive within server.read_timeout_s (\(limits.readTimeout))"),
             context: context
         )
     }
 
-    private func bodyDeadlinePassed() {
-        bodyDeadline = nil
-        guard phase == .receivingBody, let context else { return }
+    private func bodyDeadlinePassed(context: ChannelHandlerContext) {
+        guard phase == .receivingBody else { return }
         failStreamingRequest(
             EdgeRequestError(code: .readTimeout, message: "the request body did not arrive within server.read_timeout_s (\(limits.readTimeout))"),
             context: context
@@ -329,8 +366,7 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func failStreamingRequest(_ error: EdgeRequestError, context: ChannelHandlerContext) {
         phase = .refusing
         metrics?.refused(error.problem.type.replacingPrefix("urn:sluice:problem:"))
-        bodyDeadline?.cancel()
-        bodyDeadline = nil
+        clearDeadline(.body)
         context.fireErrorCaught(error)
         if responsesOutstanding == 0 { closeGracefully() }
     }
@@ -340,10 +376,8 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func refuse(_ problem: ProblemDetails, context: ChannelHandlerContext, lingers: Bool = true) {
         phase = .refusing
         metrics?.refused(problem.type.replacingPrefix("urn:sluice:problem:"))
-        headerDeadline?.cancel()
-        bodyDeadline?.cancel()
-        headerDeadline = nil
-        bodyDeadline = nil
+        clearDeadline(.header)
+        clearDeadline(.body)
         guard responsesOutstanding == 0 else {
             // A response of the router's is still being written; two answers cannot interleave.
             context.close(promise: nil)
