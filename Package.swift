@@ -389,7 +389,7 @@ let package = Package(
             name: "KinesisSinkTests",
             dependencies: [
                 "KinesisSink", "KinesisAPI", "AWSJSONClient", "AWSCredentials", "AWSSigV4", "KinesisAggregation", "GatewayCore",
-                "Delivery",
+                "Delivery", "GatewayTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Kinesis request builder")
 struct KinesisRequestBuilderTests {
-    static let now = ContinuousClock.now
+    static let now = ElapsedClock.Instant(sinceStart: .seconds(1000))
 
     /// A user record of `size` envelope bytes, with partition key `key-<index>`.
     static func pending(_ index: Int, size: Int) -> PendingRecord {
@@ -102,7 +102,7 @@ struct KinesisRequestBuilderTests {
         let now = Self.now
         let fresh = now - .milliseconds(10)
         let aged = now - .milliseconds(200)
-        func due(_ count: Int, _ bytes: Int, _ oldest: ContinuousClock.Instant?, flushing: Bool = false) -> Bool {
+        func due(_ count: Int, _ bytes: Int, _ oldest: ElapsedClock.Instant?, flushing: Bool = false) -> Bool {
             builder.isDue(count: count, bytes: bytes, oldest: oldest, maxBufferedTime: .milliseconds(100), isFlushing: flushing, now: now)
         }
         #expect(!due(0, 0, nil, flushing: true))

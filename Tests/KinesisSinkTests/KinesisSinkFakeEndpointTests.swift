@@ -4,6 +4,7 @@ import AWSSigV4
 import AsyncHTTPClient
 import Foundation
 import GatewayCore
+import GatewayTesting
 import KinesisAPI
 import KinesisAggregation
 import KinesisSink
@@ -60,7 +61,7 @@ struct SinkHarness {
     let reporter = RecordingReporter()
 
     static func with(
-        _ fake: FakeKinesis, configure: (inout KinesisSink.Configuration) -> Void = { _ in },
+        _ fake: FakeKinesis, configure: (inout KinesisSink.Configuration) -> Void = { _ in }, clock: ElapsedClock = ElapsedClock(),
         _ body: (SinkHarness) async throws -> Void
     ) async throws {
         let (url, server) = try await fake.start()
@@ -74,7 +75,7 @@ struct SinkHarness {
             endpoint: .init(url: url, region: "us-east-1", service: "kinesis", targetPrefix: "Kinesis_20131202"),
             credentials: StaticCredentialProvider(AWSCredential(accessKeyID: "AKIDTEST", secretAccessKey: "secret"))
         )
-        let sink = KinesisSink(configuration: configuration, api: KinesisAPI(client: client), logger: Logger(label: "test"))
+        let sink = KinesisSink(configuration: configuration, api: KinesisAPI(client: client), logger: Logger(label: "test"), clock: clock)
         let running = Task { try await sink.run() }
         do {
             try await body(SinkHarness(sink: sink, fake: fake))
@@ -331,6 +332,25 @@ struct KinesisSinkFakeEndpointTests {
                 await harness.reporter.wait { $0.rejected.count == 5 }
                 #expect(harness.reporter.seen.withLock { $0.rejected.values.allSatisfy { $0.code == "ttl_expired" } })
             }
+        }
+    }
+
+    @Test("record_ttl_ms runs on the injected clock: records past it on a manual clock are rejected, none before")
+    func ttlOnInjectedClock() async throws {
+        // No shard to map any record to: records wait unmapped until their TTL, which only the manual clock can reach
+        // within this suite's time limit.
+        let fake = FakeKinesis(shards: [])
+        let manual = ManualClock()
+        try await SinkHarness.with(fake, configure: { $0.recordTTL = .seconds(600) }, clock: ElapsedClock(manual)) { harness in
+            await harness.sink.write(SinkHarness.records(0..<3), reporter: harness.reporter.reporter)
+            // The ticker is parked on the manual clock: nothing has expired, nothing moves until the clock does.
+            await manual.waitForSleepers(1)
+            #expect(harness.reporter.seen.withLock { $0.rejected.isEmpty })
+            #expect(harness.sink.outstandingRecords == 3)
+            manual.advance(by: .seconds(601))
+            await harness.reporter.wait { $0.rejected.count == 3 }
+            #expect(harness.reporter.seen.withLock { $0.rejected.values.allSatisfy { $0.code == "ttl_expired" } })
+            #expect(harness.sink.outstandingRecords == 0)
         }
     }
 

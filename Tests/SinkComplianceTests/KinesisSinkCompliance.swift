@@ -168,27 +168,9 @@ func eventID(of envelope: [UInt8]) throws -> String {
 struct KinesisSinkCompliance {
     let compliance = SinkCompliance(fixture: KinesisFixture())
 
-    @Test("acknowledged on success") func acknowledgesOnSuccess() async throws {
-        try expectCompliant(await compliance.run(.acknowledgesOnSuccess))
-    }
-
-    @Test("never released on failure, delivered once moto listens") func neverReleasesOnFailure() async throws {
-        try expectCompliant(await compliance.run(.neverReleasesOnFailure))
-    }
-
-    @Test("retry classification") func classifiesRetries() async throws {
-        try expectCompliant(await compliance.run(.classifiesRetries))
-    }
-
-    @Test("metrics emitted") func emitsMetrics() async throws {
-        try expectCompliant(await compliance.run(.emitsMetrics))
-    }
-
-    @Test("everything flushed on graceful shutdown") func flushesOnGracefulShutdown() async throws {
-        try expectCompliant(await compliance.run(.flushesOnGracefulShutdown))
-    }
-
-    @Test("backpressure respected") func respectsBackpressure() async throws {
-        try expectCompliant(await compliance.run(.respectsBackpressure))
+    /// Every check of the suite, present and future: a check added to `SinkComplianceCheck.all` runs here unasked.
+    @Test("compliance", arguments: SinkComplianceCheck.all)
+    func compliant(_ check: SinkComplianceCheck) async throws {
+        try expectCompliant(await compliance.run(check))
     }
 }

@@ -1,7 +1,7 @@
 public import AWSCredentials
 public import CoreMetrics
 public import GatewayConfig
-import GatewayCore
+public import GatewayCore
 public import KafkaClient
 public import KafkaSink
 public import Logging
@@ -24,7 +24,8 @@ extension SinkRegistration {
             let sink: KafkaSink
             do throws(KafkaSettingsError) {
                 sink = try KafkaSink(
-                    configuration: kafka, credentials: credentials, region: region, logger: wiring.logger, metricsFactory: wiring.metrics)
+                    configuration: kafka, credentials: credentials, region: region, logger: wiring.logger, metricsFactory: wiring.metrics,
+                    clock: ElapsedClock(wiring.clock))
             } catch {
                 throw GatewayStartupError(message: "\(error.path): \(error.message)")
             }
@@ -56,11 +57,13 @@ extension KafkaSink {
     /// - Throws: ``KafkaSettingsError`` naming the configuration key.
     public convenience init(
         configuration kafka: KafkaConfiguration, credentials: (any AWSCredentialProvider)?, region: String, logger: Logger,
-        metricsFactory: any MetricsFactory = MetricsSystem.factory
+        metricsFactory: any MetricsFactory = MetricsSystem.factory, clock: ElapsedClock = ElapsedClock()
     ) throws(KafkaSettingsError) {
         let configuration = try KafkaSinkConfiguration(kafka)
         do throws(KafkaConfigurationError) {
-            try self.init(configuration: configuration, credentials: credentials, region: region, logger: logger, metricsFactory: metricsFactory)
+            try self.init(
+                configuration: configuration, credentials: credentials, region: region, logger: logger, metricsFactory: metricsFactory,
+                clock: clock)
         } catch {
             let path = KafkaProducerSettings.path(of: error.property, in: kafka)
             throw KafkaSettingsError(path: path, message: error.property == "sasl.mechanism" ? error.message : "librdkafka says \(error.message)")

@@ -22,7 +22,10 @@ extension SinkRegistration {
                 kinesis, httpClient: httpClient, environment: wiring.environment, timeout: configuration.requestTimeout,
                 logger: wiring.logger
             )
-            let sink = KinesisSink(configuration: configuration, api: api, logger: wiring.logger, metricsFactory: wiring.metrics)
+            let sink = KinesisSink(
+                configuration: configuration, api: api, logger: wiring.logger, metricsFactory: wiring.metrics,
+                clock: ElapsedClock(wiring.clock)
+            )
             return WiredSink(sink: sink, services: [sink], isSaturated: { sink.isSaturated })
         }
     )

@@ -1,5 +1,5 @@
 // The maintenance thread: persists cursors, applies retention, computes the age of each cursor's
-// oldest unacknowledged record. Runs every min(fsync interval, 100 ms) (100 ms for .always/.never),
+// oldest unacknowledged record. Runs every `maintenanceInterval` (100 ms by default, whatever the fsync policy),
 // on `checkpoint()`, after a quota refusal, and once more at close.
 
 import Synchronization
@@ -45,9 +45,7 @@ enum CursorFile {
 extension LogCore {
     /// How often the maintenance thread runs when nothing wakes it.
     var maintenancePeriodNanos: UInt64 {
-        let cap: UInt64 = 100_000_000
-        if case .interval(let d) = configuration.fsync { return min(max(nanoseconds(of: d), 1_000_000), cap) }
-        return cap
+        max(nanoseconds(of: configuration.maintenanceInterval), 1_000_000)
     }
 
     /// The maintenance thread's loop.

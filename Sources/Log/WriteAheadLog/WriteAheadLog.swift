@@ -186,7 +186,7 @@ public final class WriteAheadLog: Sendable {
     /// Marks every record with sequence < `next` as acknowledged by cursor `name`. Monotonic: lower values
     /// are ignored; values beyond the next sequence are clamped to it; unknown names are ignored. Cheap (in
     /// memory); cursors are persisted (temp file + sync + rename + directory sync) by the background work
-    /// every min(fsync interval, 100 ms) (100 ms for `.always`/`.never`), at ``checkpoint()`` and at
+    /// every `maintenanceInterval` (100 ms by default, whatever the fsync policy), at ``checkpoint()`` and at
     /// ``close()``. After a crash a cursor
     /// may be behind what was committed: redelivery is at-least-once.
     public func commit(cursor name: String, next: UInt64) {
@@ -281,6 +281,7 @@ public final class WriteAheadLog: Sendable {
         if c.maxDiskBytes < 1 { throw bad("maxDiskBytes must be positive") }
         if c.memoryTailBytes < 0 { throw bad("memoryTailBytes must not be negative") }
         if case .interval(let d) = c.fsync, nanoseconds(of: d) == 0 { throw bad("fsync interval must be positive") }
+        if nanoseconds(of: c.maintenanceInterval) == 0 { throw bad("maintenanceInterval must be positive") }
         var seen = Set<String>()
         for name in c.cursorNames {
             if !isValidCursorName(name) { throw bad("invalid cursor name \"\(name)\": use [A-Za-z0-9._-]+") }

@@ -30,7 +30,7 @@ internal import Synchronization
 /// The state is a ``KafkaSinkStateMachine`` in a `Mutex`; librdkafka's blocking calls run on the producer's
 /// ``KafkaExecutor``.
 public final class KafkaSink: Sink, Service {
-    private typealias StateMachine = KafkaSinkStateMachine<KafkaProducer, ContinuousClock.Instant>
+    private typealias StateMachine = KafkaSinkStateMachine<KafkaProducer, ElapsedClock.Instant>
     private typealias Entry = StateMachine.Entry
 
     /// This sink's id (`kafka`).
@@ -40,7 +40,7 @@ public final class KafkaSink: Sink, Service {
     private let tokenProvider: MSKIAMTokenProvider?
     private let logger: Logger
     private let metrics: KafkaSinkMetrics
-    private let clock = ContinuousClock()
+    private let clock: ElapsedClock
     private let state: Mutex<StateMachine>
     /// What the producers' callbacks reach the sink through (they must not keep it alive).
     private let callbacks: CallbackTarget
@@ -54,6 +54,7 @@ public final class KafkaSink: Sink, Service {
     ///   - region: the MSK cluster's AWS region (for MSK IAM tokens).
     ///   - logger: the sink's and librdkafka's log.
     ///   - metricsFactory: where the `sluice_kafka_*` metrics are registered.
+    ///   - clock: what retry backoff and the state machine's deadlines are measured on (tests wrap a manual clock).
     /// - Throws: ``KafkaConfigurationError`` naming the librdkafka property refused (`sasl.mechanism` when MSK IAM
     ///   lacks credentials or a valid region; none when librdkafka refuses the combination).
     public init(
@@ -61,8 +62,10 @@ public final class KafkaSink: Sink, Service {
         credentials: (any AWSCredentialProvider)?,
         region: String,
         logger: Logger,
-        metricsFactory: any MetricsFactory = MetricsSystem.factory
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        clock: ElapsedClock = ElapsedClock()
     ) throws(KafkaConfigurationError) {
+        self.clock = clock
         let settings = KafkaProducerSettings(configuration: configuration)
         do throws(MSKIAMAuthError) {
             tokenProvider = try MSKIAMTokenProvider.make(
@@ -338,7 +341,7 @@ public final class KafkaSink: Sink, Service {
     }
 
     /// Waits until woken (a retry scheduled, a replacement due, shutdown) or until `deadline`.
-    private func park(until deadline: ContinuousClock.Instant?) async {
+    private func park(until deadline: ElapsedClock.Instant?) async {
         await withTaskGroup(of: Void.self) { group in
             if let deadline {
                 group.addTask { [clock] in

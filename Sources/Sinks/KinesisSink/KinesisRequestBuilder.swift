@@ -1,4 +1,5 @@
 import CoreMetrics
+import GatewayCore
 
 /// Forms `PutRecords` calls from a stream's shard queues within the API's limits (`collection_max_count` records,
 /// at most 500, and `collection_max_size` bytes of data and partition keys, at most 5 MiB) and each shard's rate
@@ -25,8 +26,8 @@ struct KinesisRequestBuilder {
     /// Whether a call should be made now with `count` records (`bytes` bytes) ready, the oldest having arrived at
     /// `oldest`: a full call's worth, the oldest record's buffered time passed, or a flush.
     func isDue(
-        count: Int, bytes: Int, oldest: ContinuousClock.Instant?, maxBufferedTime: Duration, isFlushing: Bool,
-        now: ContinuousClock.Instant
+        count: Int, bytes: Int, oldest: ElapsedClock.Instant?, maxBufferedTime: Duration, isFlushing: Bool,
+        now: ElapsedClock.Instant
     ) -> Bool {
         guard count > 0 else { return false }
         if isFlushing || count >= maxCount || bytes >= maxBytes { return true }
@@ -34,7 +35,7 @@ struct KinesisRequestBuilder {
     }
 
     /// Takes the records of one call from `stream`'s shard queues.
-    func makeBatch(from stream: StreamState, now: ContinuousClock.Instant) -> Batch {
+    func makeBatch(from stream: StreamState, now: ElapsedClock.Instant) -> Batch {
         var batch = Batch()
         var ids = stream.shards.compactMap { id, shard in shard.ready.isEmpty ? nil : id }
         while !ids.isEmpty {

@@ -32,7 +32,7 @@ extension KinesisSink {
         let metricsFactory: any MetricsFactory
 
         var streams: [String: StreamState] = [:]
-        var retries: [(notBefore: ContinuousClock.Instant, entry: PendingRecord)] = []
+        var retries: [(notBefore: ElapsedClock.Instant, entry: PendingRecord)] = []
         /// User records held (buffered, in flight or waiting for a retry).
         var outstanding = 0
         /// Envelope bytes of the outstanding records.
@@ -61,7 +61,7 @@ extension KinesisSink {
         /// Whether nothing can come due by itself: no record held, no flush waiting, and no shard-map read asked for
         /// within the next second (a record stored on an unexpected shard asks for one). The ticker then waits for
         /// records instead of waking every tick.
-        func isQuiescent(now: ContinuousClock.Instant) -> Bool {
+        func isQuiescent(now: ElapsedClock.Instant) -> Bool {
             guard outstanding == 0, flushRequests == 0 else { return false }
             let soon = now + .seconds(1)
             return !streams.values.contains { $0.refreshWanted || $0.isFetchingMap || $0.nextMapFetch <= soon }
@@ -73,7 +73,7 @@ extension KinesisSink {
         // MARK: Input
 
         /// Takes the Kinesis records of a batch from the log.
-        mutating func take(_ records: [SinkRecord], reporter: SinkReporter, now: ContinuousClock.Instant) {
+        mutating func take(_ records: [SinkRecord], reporter: SinkReporter, now: ElapsedClock.Instant) {
             if self.reporter == nil { self.reporter = reporter }
             let deadline = now + configuration.recordTTL
             for record in records {
@@ -88,7 +88,7 @@ extension KinesisSink {
             }
         }
 
-        private mutating func streamState(_ name: String, now: ContinuousClock.Instant) -> StreamState {
+        private mutating func streamState(_ name: String, now: ElapsedClock.Instant) -> StreamState {
             if let existing = streams[name] { return existing }
             let stream = StreamState(nextMapFetch: now, metrics: KinesisMetrics.Stream(stream: name, factory: metricsFactory))
             streams[name] = stream
@@ -96,7 +96,7 @@ extension KinesisSink {
         }
 
         /// Puts a user record into its shard's aggregator (or the stream's unmapped list while no map covers it).
-        private mutating func add(_ entry: PendingRecord, now: ContinuousClock.Instant) {
+        private mutating func add(_ entry: PendingRecord, now: ElapsedClock.Instant) {
             let stream = streamState(entry.stream, now: now)
             guard let map = stream.map, let shard = map.shard(for: entry.hashKey) else {
                 if stream.map != nil { stream.refreshWanted = true }
@@ -121,7 +121,7 @@ extension KinesisSink {
         // MARK: Shard maps
 
         /// A `ListShards` read failed; returns the failures in a row.
-        mutating func mapFetchFailed(stream name: String, error: String, now: ContinuousClock.Instant) -> Int {
+        mutating func mapFetchFailed(stream name: String, error: String, now: ElapsedClock.Instant) -> Int {
             guard let stream = streams[name] else { return 1 }
             stream.isFetchingMap = false
             stream.mapFailures += 1
@@ -131,18 +131,18 @@ extension KinesisSink {
         }
 
         /// A `ListShards` read succeeded.
-        mutating func mapFetched(stream name: String, map: ShardMap, now: ContinuousClock.Instant) {
+        mutating func mapFetched(stream name: String, map: ShardMap, now: ElapsedClock.Instant) {
             streams[name]?.install(map, nextFetch: now + configuration.shardMapRefreshInterval)
         }
 
         // MARK: One pass
 
         /// One pass of the pipeline: due retries, shard maps, timed-out aggregators, expired records, and calls to make.
-        mutating func drain(now: ContinuousClock.Instant, reports: inout Reports) -> [Work] {
+        mutating func drain(now: ElapsedClock.Instant, reports: inout Reports) -> [Work] {
             var work: [Work] = []
             let flushing = flushRequests > 0
             if !retries.isEmpty {
-                var waiting: [(notBefore: ContinuousClock.Instant, entry: PendingRecord)] = []
+                var waiting: [(notBefore: ElapsedClock.Instant, entry: PendingRecord)] = []
                 let due = retries
                 retries.removeAll(keepingCapacity: true)
                 for retry in due {
@@ -173,7 +173,7 @@ extension KinesisSink {
                 }
                 var readyCount = 0
                 var readyBytes = 0
-                var oldest: ContinuousClock.Instant?
+                var oldest: ElapsedClock.Instant?
                 // With no call of this stream in flight, waiting would not fill a call any faster: send now (see
                 // `flush_when_idle`). While calls are in flight, records gather for the next one.
                 let isIdle = configuration.flushWhenIdle && stream.inFlight == 0
@@ -219,7 +219,7 @@ extension KinesisSink {
         /// A `PutRecords` call ended: stored records are accepted and released, failed ones retried or rejected.
         mutating func complete(
             stream name: String, records: [OutgoingRecord], result: Result<[KinesisAPI.PutResult], KinesisError>,
-            attempt: DeliveryAttempt, now: ContinuousClock.Instant, reports: inout Reports
+            attempt: DeliveryAttempt, now: ElapsedClock.Instant, reports: inout Reports
         ) {
             inFlight -= 1
             streams[name]?.inFlight -= 1
@@ -261,7 +261,7 @@ extension KinesisSink {
 
         /// Gives failed records another try after the backoff, or fails them (past their TTL, or not retriable).
         private mutating func retryOrFail(
-            _ users: [PendingRecord], error: KinesisError, attempt: DeliveryAttempt, now: ContinuousClock.Instant, reports: inout Reports
+            _ users: [PendingRecord], error: KinesisError, attempt: DeliveryAttempt, now: ElapsedClock.Instant, reports: inout Reports
         ) {
             var failed = attempt
             failed.errorCode = error.code.description

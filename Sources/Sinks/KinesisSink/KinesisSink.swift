@@ -39,7 +39,7 @@ public final class KinesisSink: Sink, Service, Sendable {
     /// Wakes the ticker when records arrive at an empty sink (it does not tick while nothing is held).
     private let arrivals: AsyncStream<Void>
     private let arrived: AsyncStream<Void>.Continuation
-    private let clock = ContinuousClock()
+    private let clock: ElapsedClock
     private let outstandingGauge: CoreMetrics.Gauge
 
     /// - Parameters:
@@ -47,9 +47,13 @@ public final class KinesisSink: Sink, Service, Sendable {
     ///   - api: the Kinesis API client.
     ///   - logger: where problems are logged.
     ///   - metricsFactory: where metrics go.
+    ///   - clock: what the linger, rate limits, retries, TTL and flush timeout are measured on (tests wrap a manual
+    ///     clock).
     public init(
-        configuration: Configuration, api: KinesisAPI, logger: Logger, metricsFactory: any MetricsFactory = MetricsSystem.factory
+        configuration: Configuration, api: KinesisAPI, logger: Logger, metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        clock: ElapsedClock = ElapsedClock()
     ) {
+        self.clock = clock
         self.configuration = configuration
         self.api = api
         var logger = logger

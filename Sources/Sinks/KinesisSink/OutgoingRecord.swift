@@ -12,9 +12,9 @@ struct OutgoingRecord {
     /// The shard the map predicts it lands on.
     var shardID: String
     /// The arrival of its oldest user record.
-    var oldest: ContinuousClock.Instant
+    var oldest: ElapsedClock.Instant
     /// The earliest TTL deadline of its user records.
-    var earliestDeadline: ContinuousClock.Instant
+    var earliestDeadline: ElapsedClock.Instant
 
     /// A user record travelling alone, its envelope sent as it lies in the log record's buffer (no copy).
     init(plain user: PendingRecord, shardID: String) {
@@ -27,7 +27,7 @@ struct OutgoingRecord {
     }
 
     /// An aggregated record of `users`.
-    init(aggregate entry: KinesisAPI.PutEntry, users: [PendingRecord], shardID: String, oldest: ContinuousClock.Instant) {
+    init(aggregate entry: KinesisAPI.PutEntry, users: [PendingRecord], shardID: String, oldest: ElapsedClock.Instant) {
         self.entry = entry
         self.users = users
         isAggregated = true

@@ -9,9 +9,9 @@ struct PendingRecord {
     /// MD5 of its partition key: where it lands on the stream's shard map.
     let hashKey: UInt128
     /// After this, it fails with `ttl_expired` (`record_ttl_ms` after it was taken).
-    let deadline: ContinuousClock.Instant
+    let deadline: ElapsedClock.Instant
     /// When the sink took it (the age `record_max_buffered_time_ms` is measured from).
-    let arrival: ContinuousClock.Instant
+    let arrival: ElapsedClock.Instant
     /// Every failed attempt so far, for the receipt's count and a failure's history.
     var attempts: [DeliveryAttempt] = []
 

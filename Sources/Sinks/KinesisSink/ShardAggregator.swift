@@ -11,7 +11,7 @@ struct ShardAggregator {
     private var records: [PendingRecord] = []
     private let isEnabled: Bool
     /// The arrival of the oldest record in the open aggregate, nil when it is empty.
-    private(set) var oldest: ContinuousClock.Instant?
+    private(set) var oldest: ElapsedClock.Instant?
 
     /// - Parameters:
     ///   - isEnabled: `aggregation`.

@@ -1,4 +1,5 @@
 import CoreMetrics
+import GatewayCore
 import KinesisAPI
 
 /// What the sink holds for one Kinesis stream: its shard map and the state of reading it, the records that wait for
@@ -11,8 +12,8 @@ final class StreamState {
     var isFetchingMap = false
     /// A record landed on an unexpected shard (or the stream was missing): read the map again soon.
     var refreshWanted = false
-    var nextMapFetch: ContinuousClock.Instant
-    var lastMapFetch: ContinuousClock.Instant?
+    var nextMapFetch: ElapsedClock.Instant
+    var lastMapFetch: ElapsedClock.Instant?
     /// Failed map reads in a row (the backoff's attempt number).
     var mapFailures = 0
     /// Why the shard map could not be read, while it cannot.
@@ -25,14 +26,14 @@ final class StreamState {
     var shards: [String: ShardBuffer] = [:]
     let metrics: KinesisMetrics.Stream
 
-    init(nextMapFetch: ContinuousClock.Instant, metrics: KinesisMetrics.Stream) {
+    init(nextMapFetch: ElapsedClock.Instant, metrics: KinesisMetrics.Stream) {
         self.nextMapFetch = nextMapFetch
         self.metrics = metrics
     }
 
     /// Whether a `ListShards` call should start now (first read, periodic refresh, or a refresh asked for), marking
     /// it started.
-    func startMapFetchIfDue(now: ContinuousClock.Instant) -> Bool {
+    func startMapFetchIfDue(now: ElapsedClock.Instant) -> Bool {
         if refreshWanted {
             refreshWanted = false
             nextMapFetch = min(nextMapFetch, (lastMapFetch ?? now) + .seconds(1))
@@ -44,7 +45,7 @@ final class StreamState {
     }
 
     /// Installs a map just read; records buffered for shards that closed go back to ``unmapped``, to be mapped again.
-    func install(_ map: ShardMap, nextFetch: ContinuousClock.Instant) {
+    func install(_ map: ShardMap, nextFetch: ElapsedClock.Instant) {
         isFetchingMap = false
         mapFailures = 0
         mapError = nil

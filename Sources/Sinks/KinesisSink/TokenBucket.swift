@@ -1,3 +1,5 @@
+public import GatewayCore
+
 /// A token bucket: `rate` tokens per second, holding at most one second's worth.
 ///
 /// Kinesis allows each shard 1,000 records and 1 MiB per second; the producer keeps one bucket for each and sends a
@@ -8,9 +10,9 @@ public struct TokenBucket: Sendable, Equatable {
     /// The most tokens the bucket holds.
     public let capacity: Double
     private(set) var tokens: Double
-    private var lastRefill: ContinuousClock.Instant
+    private var lastRefill: ElapsedClock.Instant
 
-    public init(rate: Double, now: ContinuousClock.Instant) {
+    public init(rate: Double, now: ElapsedClock.Instant) {
         self.rate = rate
         self.capacity = rate
         self.tokens = rate
@@ -18,21 +20,21 @@ public struct TokenBucket: Sendable, Equatable {
     }
 
     /// Tokens available at `now`.
-    public mutating func available(at now: ContinuousClock.Instant) -> Double {
+    public mutating func available(at now: ElapsedClock.Instant) -> Double {
         refill(now)
         return tokens
     }
 
     /// Takes `amount` tokens if there are that many; a request larger than the capacity is allowed when the bucket
     /// is full (so one big record is never stuck).
-    public mutating func take(_ amount: Double, at now: ContinuousClock.Instant) -> Bool {
+    public mutating func take(_ amount: Double, at now: ElapsedClock.Instant) -> Bool {
         refill(now)
         guard tokens >= amount || tokens >= capacity else { return false }
         tokens -= amount
         return true
     }
 
-    private mutating func refill(_ now: ContinuousClock.Instant) {
+    private mutating func refill(_ now: ElapsedClock.Instant) {
         guard now > lastRefill else { return }
         let elapsed = now - lastRefill
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -304,7 +304,7 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// most `min(read, idle timeout)` from its arming, which is never after a deadline set later (each is at least
     /// that far from its start), and re-arms itself while a deadline is still ahead.
     private func setDeadline(_ kind: DeadlineKind, in duration: Duration, context: ChannelHandlerContext) {
-        let now = NIODeadline.now()
+        let now = context.eventLoop.now
         deadline = (kind, now + TimeAmount(duration))
         if deadlineTimer == nil { armDeadlineTimer(at: now + deadlineTimerReach, context: context) }
     }
@@ -327,7 +327,7 @@ final class EdgeGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func deadlineTimerFired() {
         deadlineTimer = nil
         guard let running = deadline, let context else { return }
-        let now = NIODeadline.now()
+        let now = context.eventLoop.now
         guard now >= running.at else {
             armDeadlineTimer(at: min(running.at, now + deadlineTimerReach), context: context)
             return
