@@ -6,23 +6,23 @@
 public struct ElapsedClock: Clock, Sendable {
     public typealias Duration = Swift.Duration
 
-    /// A point on the wrapped clock's time line: the time since the ``ElapsedClock`` was made.
+    /// A point on a time line that starts at zero: for an ``ElapsedClock`` the time since it was made (the test
+    /// support's `ManualClock` uses the same type).
     public struct Instant: InstantProtocol, Sendable, Hashable, Comparable, CustomStringConvertible {
-        /// The time since the clock was wrapped (negative for a point before it).
-        public var sinceStart: Swift.Duration
+        /// The time since the start (negative for a point before it).
+        public var offset: Swift.Duration
 
-        public init(sinceStart: Swift.Duration) {
-            self.sinceStart = sinceStart
+        public init(offset: Swift.Duration) {
+            self.offset = offset
         }
 
-        public func advanced(by duration: Swift.Duration) -> Instant { Instant(sinceStart: sinceStart + duration) }
-        public func duration(to other: Instant) -> Swift.Duration { other.sinceStart - sinceStart }
-        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.sinceStart < rhs.sinceStart }
+        public func advanced(by duration: Swift.Duration) -> Instant { Instant(offset: offset + duration) }
+        public func duration(to other: Instant) -> Swift.Duration { other.offset - offset }
+        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
         public static func + (lhs: Instant, rhs: Swift.Duration) -> Instant { lhs.advanced(by: rhs) }
         public static func - (lhs: Instant, rhs: Swift.Duration) -> Instant { lhs.advanced(by: .zero - rhs) }
         public static func - (lhs: Instant, rhs: Instant) -> Swift.Duration { rhs.duration(to: lhs) }
-        public static func += (lhs: inout Instant, rhs: Swift.Duration) { lhs = lhs + rhs }
-        public var description: String { "T+\(sinceStart)" }
+        public var description: String { "T+\(offset)" }
     }
 
     private let reading: @Sendable () -> Swift.Duration
@@ -42,7 +42,7 @@ public struct ElapsedClock: Clock, Sendable {
         self.init(ContinuousClock())
     }
 
-    public var now: Instant { Instant(sinceStart: reading()) }
+    public var now: Instant { Instant(offset: reading()) }
 
     /// Sleeps on the wrapped clock until `deadline` (at once when it has passed); throws `CancellationError` when the
     /// task is cancelled.

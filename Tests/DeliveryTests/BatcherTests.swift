@@ -1,4 +1,5 @@
 import Delivery
+import GatewayCore
 import GatewayTesting
 import Testing
 

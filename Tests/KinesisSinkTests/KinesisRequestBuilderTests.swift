@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Kinesis request builder")
 struct KinesisRequestBuilderTests {
-    static let now = ElapsedClock.Instant(sinceStart: .seconds(1000))
+    static let now = ElapsedClock.Instant(offset: .seconds(1000))
 
     /// A user record of `size` envelope bytes, with partition key `key-<index>`.
     static func pending(_ index: Int, size: Int) -> PendingRecord {

@@ -54,7 +54,7 @@ struct ShardMapTests {
 struct TokenBucketTests {
     @Test("a bucket refills at its rate and never beyond one second's worth")
     func refill() {
-        let start = ElapsedClock.Instant(sinceStart: .zero)
+        let start = ElapsedClock.Instant(offset: .zero)
         var bucket = TokenBucket(rate: 1000, now: start)
         let first = bucket.take(1000, at: start)
         let second = bucket.take(1, at: start)
@@ -67,7 +67,7 @@ struct TokenBucketTests {
 
     @Test("a shard's limits scale with rate_limit and need both records and bytes")
     func shardLimit() {
-        let start = ElapsedClock.Instant(sinceStart: .zero)
+        let start = ElapsedClock.Instant(offset: .zero)
         var limit = ShardRateLimiter(percent: 150, now: start)
         #expect(limit.records.rate == 1500)
         #expect(limit.bytes.rate == 1_572_864)

@@ -33,7 +33,8 @@ public struct WALConfiguration: Sendable {
     /// How often the maintenance thread persists changed cursors, deletes segments every cursor has passed and
     /// refreshes cursor ages, when nothing wakes it sooner (a quota refusal, ``WriteAheadLog/checkpoint()``, close).
     /// Independent of the fsync policy: a cursor only bounds redelivery after a crash, and rewriting cursor files
-    /// (two syncs each) every 10 ms cost a sink that commits often, such as Kinesis, a third of its throughput.
+    /// (two syncs each) every 10 ms cost a sink that commits often, such as Kinesis, about a tenth of its CPU per
+    /// event (docs/benchmarks-pipeline.md).
     public var maintenanceInterval: Duration = .milliseconds(100)
 
     /// Creates a configuration with the default sizes and policy.

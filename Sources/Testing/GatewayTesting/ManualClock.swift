@@ -1,3 +1,4 @@
+public import GatewayCore
 import Synchronization
 
 /// A clock for tests whose time moves only when the test says so (like hummingbird's `MockClock`).
@@ -17,20 +18,9 @@ import Synchronization
 public final class ManualClock: Clock, Sendable {
     public typealias Duration = Swift.Duration
 
-    /// A point on the manual time line: the time since the clock was made.
-    public struct Instant: InstantProtocol, Sendable, Hashable, Comparable, CustomStringConvertible {
-        /// Time since the clock's start.
-        public var offset: Swift.Duration
-
-        public init(offset: Swift.Duration) {
-            self.offset = offset
-        }
-
-        public func advanced(by duration: Swift.Duration) -> Instant { Instant(offset: offset + duration) }
-        public func duration(to other: Instant) -> Swift.Duration { other.offset - offset }
-        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-        public var description: String { "T+\(offset)" }
-    }
+    /// A point on the manual time line: the time since the clock was made (Core's ``ElapsedClock/Instant``, so a
+    /// sink that takes an `ElapsedClock` and a test reading this clock speak of the same instants).
+    public typealias Instant = ElapsedClock.Instant
 
     private struct Sleeper {
         var id: UInt64
