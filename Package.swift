@@ -11,7 +11,8 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 // The targets are listed, and `Sources/` is laid out, in the order an event travels (docs/architecture.md):
-// Core and Config → Intake → Routing → Log → Delivery → Sinks, with the AWS and Kafka client modules the sinks use,
+// Core and Config → Intake → Routing → Log → Delivery → Sinks, with the AWS and Kafka client modules the sinks use, and
+// the subscriptions beside the sinks,
 // then the tools, the wiring (App) and test support.
 let package = Package(
     name: "Sluice",
@@ -65,6 +66,7 @@ let package = Package(
             name: "GatewayHTTP",
             dependencies: [
                 "GatewayCore", "EnvelopeScanner", "HTTPHeaderParsing", "Routing", "GatewayConfig", "GatewayLog", "Delivery",
+                "Subscriptions",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -239,6 +241,35 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Subscriptions: independent consumers of the log, delivering to handlers under a Lambda-style policy
+
+        // The engine: sources (the log), the policy (batching, retries, bisection, age, dead letters), lanes, replay.
+        .target(
+            name: "Subscriptions",
+            dependencies: [
+                "GatewayCore", "GatewayLog", "Delivery",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Subscriptions/Subscriptions",
+            swiftSettings: swiftSettings
+        ),
+        // The webhook handler: formats (sluice, Lambda), HMAC signature, address policy (SSRF), partial batch answers.
+        .target(
+            name: "WebhookHandler",
+            dependencies: [
+                "Subscriptions", "GatewayCore", "EnvelopeScanner",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/Subscriptions/WebhookHandler",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tools: `sluice bench` and `sluice verify`
 
         // `sluice bench`: the load generator (closed and open loop, HDR histograms, JSON reports, SVG plots).
@@ -286,6 +317,7 @@ let package = Package(
             dependencies: [
                 "GatewayCore", "GatewayConfig", "GatewayHTTP", "Routing", "GatewayLog", "WriteAheadLog", "Delivery",
                 "ArchiveSink", "KinesisSink", "KafkaSink", "KafkaClient", "MSKIAMAuth", "AWSCredentials", "AWSJSONClient", "KinesisAPI",
+                "Subscriptions", "WebhookHandler",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -307,6 +339,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Sources/App/sluice",
             swiftSettings: swiftSettings
@@ -468,6 +502,15 @@ let package = Package(
             dependencies: ["Routing", "GatewayApp", "GatewayCore", "GatewayConfig", "ArchiveSink", "KinesisSink", "KafkaSink"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "SubscriptionsTests",
+            dependencies: [
+                "Subscriptions", "WebhookHandler", "GatewayLog", "GatewayCore", "Delivery",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "GatewayTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ArchiveSinkTests",
@@ -500,7 +543,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            exclude: ["kinesis_peer.py"],
+            exclude: ["kinesis_peer.py", "webhook_receiver.js"],
             swiftSettings: swiftSettings
         ),
         // Every sink against the compliance suite: the archive on a directory, Kinesis on moto, Kafka on Tansu.

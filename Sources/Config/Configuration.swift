@@ -19,6 +19,10 @@ public struct Configuration: Sendable, Equatable {
     public var streams: [StreamConfiguration]
     /// The stream used when a request names neither `team` nor `app`.
     public var defaultStream: StreamReference?
+    /// Independent consumers, in file order (`subscriptions:`).
+    public var subscriptions: [SubscriptionConfiguration] = []
+    /// Where outbound requests made for users may go (`network:`).
+    public var network: NetworkConfiguration = .init()
 
     public init(
         server: ServerConfiguration = .init(),
@@ -118,6 +122,9 @@ public struct DurabilityConfiguration: Sendable, Equatable {
     public var maxDiskMB: Int = 1024
     /// `segment_size_mb`: a segment is sealed at this size in MiB. Default 64; 1…4096 (4 GiB).
     public var segmentSizeMB: Int = 64
+    /// How long the log keeps records every sink released, for subscriptions and replay, in hours (bounded by
+    /// `max_disk_mb`). Default 24; only applies when subscriptions are configured.
+    public var subscriptionRetentionHours: Int = 24
 
     public init() {}
 }

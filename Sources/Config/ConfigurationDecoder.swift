@@ -6,7 +6,7 @@ struct ConfigurationDecoder {
     let context: DecodingContext
 
     /// Top-level sections planned for a later version.
-    static let unsupportedSections = ["auth", "limits", "subscriptions"]
+    static let unsupportedSections = ["auth", "limits"]
 
     func decode(_ root: Node?) -> Configuration {
         var configuration = Configuration()
@@ -47,6 +47,11 @@ struct ConfigurationDecoder {
                 defaultNode, top.path.key("default_stream"), names: names, checkMembership: allNamesKnown)
         } else if usesEmbeddedStreams {
             configuration.defaultStream = Configuration.embeddedDefault.defaultStream
+        }
+
+        if let network = top.mapping("network") { configuration.network = decodeNetwork(network) }
+        if let subscriptionsNode = top.take("subscriptions") {
+            configuration.subscriptions = decodeSubscriptions(subscriptionsNode, top.path.key("subscriptions"))
         }
 
         for section in Self.unsupportedSections {
@@ -111,6 +116,7 @@ struct ConfigurationDecoder {
         map.integer("fsync_interval_ms", .between(1, 60_000), into: &durability.fsyncIntervalMs)
         let diskValid = map.integer("max_disk_mb", .between(1, 16_777_216), into: &durability.maxDiskMB) // 16 TiB
         let segmentValid = map.integer("segment_size_mb", .between(1, 4096), into: &durability.segmentSizeMB) // 4 GiB
+        map.integer("subscription_retention_hours", .between(0, 8760), into: &durability.subscriptionRetentionHours) // a year
         if diskValid, segmentValid, durability.segmentSizeMB > durability.maxDiskMB {
             let node = map.take("segment_size_mb") ?? map.take("max_disk_mb")
             context.error(

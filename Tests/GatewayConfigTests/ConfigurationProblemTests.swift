@@ -104,7 +104,7 @@ struct ConfigurationProblemTests {
             ])
     }
 
-    @Test("planned sections are reported as unsupported, not as unknown", arguments: ["auth", "limits", "subscriptions"])
+    @Test("planned sections are reported as unsupported, not as unknown", arguments: ["auth", "limits"])
     func unsupportedSections(section: String) {
         let report = load("\(section):\n  anything: ${NOT_SET}\nserver:\n  port: 1\n")
         #expect(report.configuration == nil)

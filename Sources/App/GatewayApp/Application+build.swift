@@ -100,6 +100,13 @@ public func buildApplication(
         sinkServices += wired.services
         saturation[registration.id] = wired.isSaturated
     }
+    let subscriptions: WiredSubscriptions
+    do {
+        subscriptions = try makeSubscriptions(configuration: configuration, log: log, clock: clock, metrics: metrics, logger: logger)
+    } catch {
+        try? httpClient?.syncShutdown()
+        throw error
+    }
     let router = HTTPAPI.makeRouter(
         HTTPAPI.Dependencies(
             configuration: configuration,
@@ -108,15 +115,19 @@ public func buildApplication(
             registry: registry,
             dispatchers: dispatchers,
             prometheus: prometheus,
-            isSaturated: { [saturation] sink in saturation[sink]?() ?? false }
+            isSaturated: { [saturation] sink in saturation[sink]?() ?? false },
+            subscriptions: subscriptions.subscriptions
         )
     )
-    // Services start in this order and shut down in reverse: the HTTP server first, then every dispatcher drains,
-    // then the sinks' producers and the shared client, and the log last.
+    // Services start in this order and shut down in reverse: the HTTP server first, then the subscriptions stop
+    // (abandoning the call in flight) and their handlers' clients close, every dispatcher drains, then the sinks'
+    // producers and the shared client, and the log last (persisting every cursor).
     var services: [any Service] = [EventLogService(log: log)]
     if let httpClient { services.append(HTTPClientService(client: httpClient)) }
     services += sinkServices
     services += dispatchers as [any Service]
+    if let handlers = subscriptions.handlersService { services.append(handlers) }
+    services += subscriptions.subscriptions as [any Service]
     let application = Application(
         router: router,
         server: HTTPAPI.makeServer(EdgeLimits(configuration.server), metrics: EdgeMetrics(factory: metrics)),

@@ -13,11 +13,17 @@ func makeEventLog(
     let maxBytes = durability.maxDiskMB.mebibytesClamped
     switch durability.mode {
     case .memory:
-        return MemoryLog(sinks: sinks, maxBytes: maxBytes)
+        return MemoryLog(
+            sinks: sinks, maxBytes: maxBytes, subscriptions: configuration.subscriptions.map(\.name),
+            subscriptionRetention: .seconds(durability.subscriptionRetentionHours * 3600))
     case .disk:
         var walConfiguration = WALConfiguration(directory: durability.directory, cursorNames: sinks.map(\.name))
         walConfiguration.segmentSizeBytes = durability.segmentSizeMB.mebibytesClamped
         walConfiguration.maxDiskBytes = maxBytes
+        walConfiguration.subscriptionCursorNames = configuration.subscriptions.map {
+            WriteAheadEventLog.cursorName(forSubscription: $0.name)
+        }
+        walConfiguration.subscriptionRetention = .seconds(durability.subscriptionRetentionHours * 3600)
         walConfiguration.fsync =
             switch durability.fsync {
             case .always: .always

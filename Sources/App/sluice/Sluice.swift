@@ -1,13 +1,13 @@
 import ArgumentParser
 
-/// The `sluice` command line: `serve`, `check-config`.
+/// The `sluice` command line: `serve`, `check-config`, `bench`, `verify`, `replay`, `dlq`.
 @main
 struct Sluice: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "An HTTP event-capture gateway: one endpoint, events routed by config to Kinesis, Kafka or a local archive.",
         version: SluiceVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Bench.self, Verify.self]
+        subcommands: [Serve.self, CheckConfig.self, Bench.self, Verify.self, Replay.self, DeadLetters.self]
     )
 }
 

@@ -8,6 +8,7 @@ public import HummingbirdCore
 import NIOCore
 public import Prometheus
 public import Routing
+public import Subscriptions
 
 /// Builds the gateway's HTTP router: the events endpoints under `/v1`, and `/health`, `/ready`, `/metrics`.
 public enum HTTPAPI {
@@ -21,12 +22,15 @@ public enum HTTPAPI {
         public var prometheus: PrometheusCollectorRegistry
         /// Whether a backend is saturated (new events for it get 503 + `Retry-After`).
         public var isSaturated: @Sendable (SinkID) -> Bool = { _ in false }
+        /// The configured subscriptions (`/v1/subscriptions…`, `/health`, `/metrics`).
+        public var subscriptions: [LogSubscription] = []
 
         public init(
             configuration: Configuration, router: Routing.Router, log: any EventLog, registry: ConfirmationRegistry,
             dispatchers: [SinkDispatcher], prometheus: PrometheusCollectorRegistry,
-            isSaturated: @escaping @Sendable (SinkID) -> Bool = { _ in false }
+            isSaturated: @escaping @Sendable (SinkID) -> Bool = { _ in false }, subscriptions: [LogSubscription] = []
         ) {
+            self.subscriptions = subscriptions
             self.isSaturated = isSaturated
             self.configuration = configuration
             self.router = router
@@ -55,11 +59,13 @@ public enum HTTPAPI {
             maxBatchEvents: server.maxBatchEvents,
             confirmedTimeout: .milliseconds(server.confirmedTimeoutMs)
         ).addRoutes(to: router.group("v1"))
+        SubscriptionsController(subscriptions: dependencies.subscriptions).addRoutes(to: router.group("v1"))
         OperationsController(
             log: dependencies.log,
             dispatchers: dependencies.dispatchers,
             registry: dependencies.registry,
             prometheus: dependencies.prometheus,
+            subscriptions: dependencies.subscriptions,
             gauges: OperationsGauges(factory: factory, sinks: dependencies.dispatchers.map(\.sinkID))
         ).addRoutes(to: router)
         return router

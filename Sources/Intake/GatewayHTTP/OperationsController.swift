@@ -7,6 +7,7 @@ import Hummingbird
 import Metrics
 import NIOCore
 import Prometheus
+import Subscriptions
 
 /// `GET /health`, `GET /ready` and `GET /metrics`.
 struct OperationsController: Sendable {
@@ -14,6 +15,7 @@ struct OperationsController: Sendable {
     let dispatchers: [SinkDispatcher]
     let registry: ConfirmationRegistry
     let prometheus: PrometheusCollectorRegistry
+    let subscriptions: [LogSubscription]
     let gauges: OperationsGauges
 
     func addRoutes(to router: Router<IngestRequestContext>) {
@@ -42,8 +44,19 @@ struct OperationsController: Sendable {
         json += ",\"confirmed_waiting\":\(registry.waitingCount)"
         json += ",\"log\":{\"kind\":\"\(stats.kind)\",\"bytes\":\(stats.bytes),\"max_bytes\":\(stats.maxBytes)"
         json += ",\"next_sequence\":\(stats.nextSequence),\"refusing_intake\":\(stats.isRefusingIntake)}"
-        json += ",\"sinks\":{\(sinks.joined(separator: ","))}}"
+        json += ",\"sinks\":{\(sinks.joined(separator: ","))}"
+        json += ",\"subscriptions\":{\(subscriptionsJSON)}}"
         return EventsController.json(json, status: .ok)
+    }
+
+    /// `"name":{"state","lag_records","iterator_age_seconds","dead_lettered"}` per subscription.
+    var subscriptionsJSON: String {
+        subscriptions.map { subscription in
+            let status = subscription.status
+            return "\(EnvelopeWriter.jsonString(subscription.name)):{\"state\":\"\(status.state.rawValue)\""
+                + ",\"lag_records\":\(subscription.lagRecords),\"iterator_age_seconds\":\(subscription.iteratorAgeSeconds)"
+                + ",\"dead_lettered\":\(status.deadLettered)}"
+        }.joined(separator: ",")
     }
 
     func ready() -> Response {
@@ -53,7 +66,10 @@ struct OperationsController: Sendable {
         for dispatcher in dispatchers {
             if let problem = dispatcher.problem { reasons.append("sink \(dispatcher.sinkID) is failing: \(problem)") }
         }
-        let json = "{\"ready\":\(reasons.isEmpty),\"reasons\":[\(reasons.map(EnvelopeWriter.jsonString).joined(separator: ","))]}"
+        // A failing subscription does not make the gateway unready: intake never depends on a subscription. It is
+        // shown here so that an operator sees it.
+        var json = "{\"ready\":\(reasons.isEmpty),\"reasons\":[\(reasons.map(EnvelopeWriter.jsonString).joined(separator: ","))]"
+        json += ",\"subscriptions\":{\(subscriptionsJSON)}}"
         return EventsController.json(json, status: reasons.isEmpty ? .ok : .serviceUnavailable)
     }
 
@@ -72,6 +88,7 @@ struct OperationsController: Sendable {
             sinkGauges.oldestAge.record(stats.oldestUnreleasedMillis[sink].map { Double(max(0, now - $0)) / 1000 } ?? 0)
             sinkGauges.failing.record(dispatcher.problem == nil ? 0 : 1)
         }
+        for subscription in subscriptions { subscription.refreshGauges() }
         var buffer: [UInt8] = []
         prometheus.emit(into: &buffer)
         return Response(

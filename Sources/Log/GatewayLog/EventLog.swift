@@ -3,6 +3,9 @@ public import GatewayCore
 /// The log between the router and the sinks: the durable write-ahead log, or memory (`durability.mode: memory`).
 ///
 /// Every sink reads it through its own reader and cursor; a record is forgotten only once every sink's cursor passed it.
+/// Subscriptions read it too, each through its own cursor, but hold nothing: a record every sink released is kept for
+/// them only up to the subscription retention and while space allows (a subscription that falls behind sees a gap in
+/// the sequences, intake never waits for it).
 public protocol EventLog: Sendable {
     /// Appends records and returns their positions once they are as durable as the log promises
     /// (see `docs/durability.md`).
@@ -12,15 +15,26 @@ public protocol EventLog: Sendable {
     func makeReader(for sink: SinkID) throws(EventLogError) -> any EventLogReader
     /// Everything before sequence `next` is done with for `sink`.
     func commit(_ sink: SinkID, next: UInt64)
+    /// A reader at subscription `name`'s stored position (or at `start` when it has none yet); it returns every
+    /// record, whatever its sinks.
+    func makeSubscriptionReader(_ name: String, start: UInt64) throws(EventLogError) -> any EventLogReader
+    /// Subscription `name` is done with everything before `next` (persisted by the log's maintenance).
+    func commitSubscription(_ name: String, next: UInt64)
+    /// Moves subscription `name` back (or forward) to `next` for a replay; persisted like a commit.
+    func rewindSubscription(_ name: String, to next: UInt64)
+    /// The stored position of subscription `name`, nil when it has none yet (a new subscription).
+    func subscriptionPosition(_ name: String) -> UInt64?
     /// Live figures for `/health` and `/metrics`.
     var stats: EventLogStats { get }
     /// The sequence the next append gets; cheap enough to read on every dispatcher iteration.
     var nextSequence: UInt64 { get }
+    /// The oldest sequence the log still holds.
+    var firstSequence: UInt64 { get }
     /// Syncs and closes; later appends fail.
     func close() async
 }
 
-/// Sequential reader over an ``EventLog`` for one sink.
+/// Sequential reader over an ``EventLog`` for one sink or subscription.
 public protocol EventLogReader: Sendable {
     /// Waits for at least one record at the reader's position and returns up to `maxRecords` (about `maxBytes`).
     /// Returns `[]` when the calling task is cancelled or the log is closed.

@@ -5,6 +5,10 @@ import Synchronization
 ///
 /// Accepted events are lost if the process dies (as with the KPL or aiokpl); memory is bounded by `maxBytes`,
 /// past which appends fail with ``EventLogError/Code/full`` (503 at the edge), never unbounded growth.
+///
+/// Subscription cursors live in memory only and hold nothing for long: a record every sink released is kept while
+/// some subscription has not passed it, up to the subscription retention (checked on every append and commit), and
+/// an append that would exceed `maxBytes` first drops such records, oldest first, instead of being refused.
 public final class MemoryLog: EventLog {
     struct Waiter {
         var id: UInt64
@@ -18,6 +22,8 @@ public final class MemoryLog: EventLog {
         var nextSequence: UInt64 = 0
         var bytes = 0
         var cursors: [SinkID: UInt64]
+        /// Subscriptions and their committed positions (nil until the first commit).
+        var subscriptions: [String: UInt64?]
         var waiters: [Waiter] = []
         var nextWaiterID: UInt64 = 0
         var isClosed = false
@@ -29,21 +35,62 @@ public final class MemoryLog: EventLog {
             guard sequence >= firstSequence, sequence < nextSequence else { return nil }
             return records[head + Int(sequence - firstSequence)]
         }
+
+        /// Forgets the oldest records every sink released: all of them without subscriptions; with subscriptions,
+        /// those every subscription passed or received before `cutoffMillis`, and any of them while
+        /// `bytes + room > maxBytes`.
+        mutating func trim(cutoffMillis: Int64, room: Int, maxBytes: Int) {
+            let released = cursors.values.min() ?? nextSequence
+            let passed = subscriptions.values.lazy.map { $0 ?? 0 }.min()
+            while firstSequence < released, head < records.count {
+                if let passed, firstSequence >= passed, records[head].event.receivedAtMillis >= cutoffMillis,
+                    bytes + room <= maxBytes
+                {
+                    break
+                }
+                bytes -= records[head].event.envelope.count
+                head += 1
+                firstSequence += 1
+            }
+            // Compact once the dead prefix dominates, so memory follows the live records.
+            if head > 1024, head * 2 > records.count {
+                records.removeFirst(head)
+                head = 0
+            }
+        }
     }
 
     private let state: Mutex<State>
     private let maxBytes: Int
+    private let retentionMillis: Int64
 
-    /// Creates an empty log read by `sinks`, holding at most `maxBytes` of envelopes.
-    public init(sinks: [SinkID], maxBytes: Int) {
+    /// Creates an empty log read by `sinks`, holding at most `maxBytes` of envelopes, with in-memory cursors for
+    /// `subscriptions` that keep records every sink released for up to `subscriptionRetention` (see the type's notes).
+    public init(sinks: [SinkID], maxBytes: Int, subscriptions: [String] = [], subscriptionRetention: Duration = .zero) {
         self.maxBytes = maxBytes
-        self.state = Mutex(State(cursors: Dictionary(uniqueKeysWithValues: sinks.map { ($0, 0) })))
+        let (seconds, attoseconds) = max(subscriptionRetention, .zero).components
+        let (millis, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        self.retentionMillis = overflow ? Int64.max / 2 : millis + attoseconds / 1_000_000_000_000_000
+        self.state = Mutex(
+            State(
+                cursors: Dictionary(uniqueKeysWithValues: sinks.map { ($0, 0) }),
+                subscriptions: Dictionary(subscriptions.map { ($0, UInt64?.none) }, uniquingKeysWith: { first, _ in first })
+            ))
+    }
+
+    /// The oldest receive time (Unix ms) a record kept only for subscriptions may have.
+    private var cutoffMillis: Int64 {
+        Timestamp.nowMillis() - retentionMillis
     }
 
     public func append(_ records: [EventRecord]) async throws(EventLogError) -> [LogPosition] {
         let size = records.reduce(0) { $0 + $1.envelope.count }
+        let cutoff = cutoffMillis
         let result: Result<([LogPosition], [Waiter]), EventLogError> = state.withLock { state in
             if state.isClosed { return .failure(EventLogError(code: .closed, message: "the log is closed")) }
+            if !state.subscriptions.isEmpty {
+                state.trim(cutoffMillis: cutoff, room: size <= maxBytes ? size : 0, maxBytes: maxBytes)
+            }
             if state.bytes + size > maxBytes {
                 state.isRefusing = true
                 return .failure(EventLogError(code: .full, message: "the in-memory log holds \(state.bytes) bytes, its limit is \(maxBytes)"))
@@ -73,24 +120,48 @@ public final class MemoryLog: EventLog {
     }
 
     public func commit(_ sink: SinkID, next: UInt64) {
+        let cutoff = cutoffMillis
         state.withLock { state in
             guard let current = state.cursors[sink], next > current else { return }
             state.cursors[sink] = next
-            let oldestNeeded = state.cursors.values.min() ?? state.nextSequence
-            while state.firstSequence < oldestNeeded, state.head < state.records.count {
-                state.bytes -= state.records[state.head].event.envelope.count
-                state.head += 1
-                state.firstSequence += 1
-            }
-            // Compact once the dead prefix dominates, so memory follows the live records.
-            if state.head > 1024, state.head * 2 > state.records.count {
-                state.records.removeFirst(state.head)
-                state.head = 0
-            }
+            state.trim(cutoffMillis: cutoff, room: 0, maxBytes: maxBytes)
         }
     }
 
+    public func makeSubscriptionReader(_ name: String, start: UInt64) throws(EventLogError) -> any EventLogReader {
+        let position: UInt64? = state.withLock { state in
+            guard let stored = state.subscriptions[name] else { return nil }
+            return stored ?? min(max(start, state.firstSequence), state.nextSequence)
+        }
+        guard let position else { throw EventLogError(code: .io, message: "unknown subscription \"\(name)\"") }
+        return Reader(log: self, position: position)
+    }
+
+    public func commitSubscription(_ name: String, next: UInt64) {
+        let cutoff = cutoffMillis
+        state.withLock { state in
+            guard let stored = state.subscriptions[name] else { return }
+            let value = min(next, state.nextSequence)
+            if let current = stored, value <= current { return }
+            state.subscriptions[name] = .some(value)
+            state.trim(cutoffMillis: cutoff, room: 0, maxBytes: maxBytes)
+        }
+    }
+
+    public func rewindSubscription(_ name: String, to next: UInt64) {
+        state.withLock { state in
+            guard state.subscriptions[name] != nil else { return }
+            state.subscriptions[name] = .some(min(next, state.nextSequence))
+        }
+    }
+
+    public func subscriptionPosition(_ name: String) -> UInt64? {
+        state.withLock { $0.subscriptions[name] ?? nil }
+    }
+
     public var nextSequence: UInt64 { state.withLock { $0.nextSequence } }
+
+    public var firstSequence: UInt64 { state.withLock { $0.firstSequence } }
 
     public var stats: EventLogStats {
         state.withLock { state in

@@ -2,17 +2,24 @@ public import GatewayCore
 import Synchronization
 public import WriteAheadLog
 
-/// The durable ``EventLog``: ``EventRecord``s stored in the embedded write-ahead log, one cursor per sink.
+/// The durable ``EventLog``: ``EventRecord``s stored in the embedded write-ahead log, one cursor per sink and one
+/// subscription cursor (``cursorName(forSubscription:)``) per subscription.
 public final class WriteAheadEventLog: EventLog {
     let wal: WriteAheadLog
     let maxBytes: Int
     let sinks: SinkTable
 
-    /// The log over an opened write-ahead log whose cursors are the registered `sinks`.
+    /// The log over an opened write-ahead log whose cursors are the registered `sinks` and whose subscription
+    /// cursors are ``cursorName(forSubscription:)`` of each subscription.
     public init(wal: WriteAheadLog, maxBytes: Int, sinks: SinkTable) {
         self.wal = wal
         self.maxBytes = maxBytes
         self.sinks = sinks
+    }
+
+    /// The write-ahead log cursor of subscription `name` (`sub-<name>`), for `WALConfiguration.subscriptionCursorNames`.
+    public static func cursorName(forSubscription name: String) -> String {
+        "sub-" + name
     }
 
     public func append(_ records: [EventRecord]) async throws(EventLogError) -> [LogPosition] {
@@ -38,7 +45,41 @@ public final class WriteAheadEventLog: EventLog {
         wal.commit(cursor: sink.name, next: next)
     }
 
+    public func makeSubscriptionReader(_ name: String, start: UInt64) throws(EventLogError) -> any EventLogReader {
+        let cursor = Self.cursorName(forSubscription: name)
+        let reader: LogReader
+        do {
+            reader = try wal.makeReader(cursor: cursor)
+        } catch {
+            throw Self.wrap(error)
+        }
+        if !wal.hasCursorPosition(cursor) {
+            do {
+                try reader.seek(to: min(max(start, wal.firstSequence), wal.nextSequence))
+            } catch {
+                // Retention passed `start` meanwhile: the reader stays at the oldest retained record.
+            }
+        }
+        return Reader(reader: reader, sinks: sinks)
+    }
+
+    public func commitSubscription(_ name: String, next: UInt64) {
+        wal.commit(cursor: Self.cursorName(forSubscription: name), next: next)
+    }
+
+    public func rewindSubscription(_ name: String, to next: UInt64) {
+        wal.rewind(cursor: Self.cursorName(forSubscription: name), to: next)
+    }
+
+    public func subscriptionPosition(_ name: String) -> UInt64? {
+        let cursor = Self.cursorName(forSubscription: name)
+        guard wal.hasCursorPosition(cursor) else { return nil }
+        return wal.stats.subscriptionCursors[cursor]
+    }
+
     public var nextSequence: UInt64 { wal.nextSequence }
+
+    public var firstSequence: UInt64 { wal.firstSequence }
 
     public var stats: EventLogStats {
         let stats = wal.stats

@@ -15,6 +15,10 @@ struct SegmentInfo: Sendable, Equatable {
     var base: UInt64
     /// Bytes of acknowledged (published) records in it.
     var size: Int
+    /// The largest `receivedAtMillis` among its records, nil while it holds none (subscription retention). Set by
+    /// the writer at publication and by the recovery scan for the active segment; for the other segments found at
+    /// open, the file's modification time (written after its records were received, so never earlier).
+    var newestMillis: Int64? = nil
 }
 
 /// Work handed to the writer thread.
@@ -43,6 +47,12 @@ struct CursorState: Sendable {
     var age: (sequence: UInt64, millis: Int64)?
     /// Where the maintenance thread last found a record of this cursor's segment (speeds the next lookup).
     var probe: FileHint?
+    /// True for sink cursors (`cursorNames`), which hold segments; false for subscription cursors.
+    var holdsSegments: Bool
+    /// Loaded from a cursor file at open, or committed since.
+    var hasPosition: Bool
+    /// A cursor file holds `persisted` (so a position committed at its initial value is still written once).
+    var hasFile: Bool
 }
 
 /// Everything shared between API callers, the writer thread, the maintenance thread and readers.
@@ -70,8 +80,12 @@ struct LogState: Sendable {
     var generation: UInt64 = 0
     var readerWaiters: [Int: UnsafeContinuation<Void, Never>] = [:]
     var nextWaiterID = 0
+    /// Sink and subscription cursors (see `CursorState.holdsSegments`).
     var cursors: [String: CursorState]
     var quotaRefusing = false
+    /// Segments an append removed from the catalog to make room (subscription retention), for the maintenance
+    /// thread to unlink.
+    var pendingUnlinks: [UInt64] = []
     var maintenanceRequests: [UnsafeContinuation<WALError?, Never>] = []
     var maintenanceRunning = true
     var threadsRunning = 2

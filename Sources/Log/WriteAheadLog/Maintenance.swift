@@ -1,4 +1,4 @@
-// The maintenance thread: persists cursors, applies retention, computes the age of each cursor's
+// The maintenance thread: persists cursors, applies retention, computes the age of each sink cursor's
 // oldest unacknowledged record. Runs every `maintenanceInterval` (100 ms by default, whatever the fsync policy),
 // on `checkpoint()`, after a quota refusal, and once more at close.
 
@@ -82,7 +82,9 @@ extension LogCore {
     /// then one directory sync). Returns the first error (the cursor stays dirty and is retried).
     func persistCursors() -> WALError? {
         let dirty: [(String, UInt64)] = state.withLock { s in
-            s.cursors.compactMap { $0.value.committed != $0.value.persisted ? ($0.key, $0.value.committed) : nil }
+            s.cursors.compactMap { name, c in
+                c.committed != c.persisted || (c.hasPosition && !c.hasFile) ? (name, c.committed) : nil
+            }
         }
         if dirty.isEmpty { return nil }
         var done: [(String, UInt64)] = []
@@ -105,7 +107,10 @@ extension LogCore {
         }
         state.withLock { s in
             for (name, value) in done {
-                if let c = s.cursors[name], value > c.persisted { s.cursors[name]?.persisted = value }
+                // What was written is what the file holds (a rewound subscription cursor moves back); a commit made
+                // meanwhile leaves `committed` different, so it is written on the next pass.
+                if s.cursors[name] != nil { s.cursors[name]?.persisted = value }
+                s.cursors[name]?.hasFile = true
             }
         }
         return firstError
@@ -130,35 +135,66 @@ extension LogCore {
         try FileIO.rename(temporary, cursorPath(name))
     }
 
-    /// Deletes sealed segments every cursor has passed (by persisted position), oldest first.
-    /// With no cursors configured nothing is ever deleted.
+    /// Deletes the sealed segments retention lets go (see ``releaseSegments(_:room:)``), oldest first, and the
+    /// files of segments an append already took out of the catalog to make room.
     func applyRetention() -> WALError? {
-        let doomed: [SegmentInfo] = state.withLock { s in
-            guard let minimum = s.cursors.values.map(\.persisted).min() else { return [] }
-            var doomed: [SegmentInfo] = []
-            // Segment i holds sequences [base_i, base_{i+1}); deletable when every cursor is at or past base_{i+1}.
-            var dropCount = 0
-            while dropCount + 1 < s.segments.count, s.segments[dropCount + 1].base <= minimum {
-                doomed.append(s.segments[dropCount])
-                dropCount += 1
-            }
-            if dropCount > 0 {
-                s.segments.removeFirst(dropCount)
-                for d in doomed { s.diskBytes -= d.size }
-                s.quotaRefusing = false
-                s.generation &+= 1
-            }
-            return doomed
+        let room = configuration.subscriptionCursorNames.isEmpty ? 0 : max(1, configuration.segmentSizeBytes)
+        let doomed: [UInt64] = state.withLock { s in
+            let pending = s.pendingUnlinks
+            s.pendingUnlinks = []
+            return pending + releaseSegments(&s, room: room).map(\.base)
         }
         var firstError: WALError?
-        for segment in doomed {
+        for base in doomed {
             do throws(WALError) {
-                try FileIO.unlink(segmentPath(segment.base))
+                try FileIO.unlink(segmentPath(base))
             } catch {
                 if firstError == nil { firstError = error }
             }
         }
         return firstError
+    }
+
+    /// Removes from the catalog the sealed segments retention lets go, oldest first, and returns them (the caller
+    /// unlinks their files, outside the lock). The active segment always stays.
+    ///
+    /// A sealed segment is a candidate once every sink cursor (`cursorNames`) has a persisted position past its
+    /// last record (≥ the next segment's base). Without subscription cursors every candidate goes (and nothing at
+    /// all without sink cursors). With subscription cursors, which hold nothing, a candidate is kept for
+    /// subscriptions and replay until its newest record is older than `subscriptionRetention` (wall clock), or
+    /// while `diskBytes + reservedBytes + room > maxDiskBytes`; the first candidate kept ends the pass, so the
+    /// retained segments stay contiguous.
+    func releaseSegments(_ s: inout LogState, room: Int) -> [SegmentInfo] {
+        let subscriptions = !configuration.subscriptionCursorNames.isEmpty
+        let released: UInt64
+        if let minimum = s.cursors.values.lazy.filter(\.holdsSegments).map(\.persisted).min() {
+            released = minimum
+        } else if subscriptions {
+            released = .max
+        } else {
+            return []
+        }
+        let retentionMillis = Int64(clamping: nanoseconds(of: configuration.subscriptionRetention) / 1_000_000)
+        let cutoff = subscriptions ? wallClockMillis() - retentionMillis : 0
+        var dropCount = 0
+        var bytes = s.diskBytes + s.reservedBytes
+        // Segment i holds sequences [base_i, base_{i+1}); a candidate when every sink cursor is at or past base_{i+1}.
+        while dropCount + 1 < s.segments.count, s.segments[dropCount + 1].base <= released {
+            let segment = s.segments[dropCount]
+            if subscriptions {
+                let expired = (segment.newestMillis ?? .min) < cutoff
+                if !expired && bytes + room <= configuration.maxDiskBytes { break }
+            }
+            bytes -= segment.size
+            dropCount += 1
+        }
+        guard dropCount > 0 else { return [] }
+        let doomed = Array(s.segments.prefix(dropCount))
+        s.segments.removeFirst(dropCount)
+        for d in doomed { s.diskBytes -= d.size }
+        s.quotaRefusing = false
+        s.generation &+= 1
+        return doomed
     }
 
     /// Finds `receivedAtMillis` of the record at each lagging cursor's position when it is no longer in memory.
@@ -172,7 +208,7 @@ extension LogCore {
         let work: [Work] = state.withLock { s in
             var work: [Work] = []
             let first = s.firstSequence
-            for (name, c) in s.cursors {
+            for (name, c) in s.cursors where c.holdsSegments {
                 let position = max(c.committed, first)
                 if position >= s.nextSequence {
                     s.cursors[name]?.age = nil

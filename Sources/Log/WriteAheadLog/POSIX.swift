@@ -153,6 +153,21 @@ enum FileIO {
         return Int(st.st_size)
     }
 
+    /// Size and modification time (milliseconds since the Unix epoch) of a file by path, nil if it does not exist.
+    static func sizeAndModification(path: String) throws(WALError) -> (size: Int, modifiedMillis: Int64)? {
+        var st = stat()
+        if stat(path, &st) != 0 {
+            if errno == ENOENT { return nil }
+            throw ioError("stat failed", path: path)
+        }
+        #if canImport(Darwin)
+        let modified = st.st_mtimespec
+        #else
+        let modified = st.st_mtim
+        #endif
+        return (Int(st.st_size), Int64(modified.tv_sec) * 1000 + Int64(modified.tv_nsec) / 1_000_000)
+    }
+
     /// Creates `path` and its missing parents (mode 0755).
     static func makeDirectories(_ path: String) throws(WALError) {
         var prefix = path.hasPrefix("/") ? "/" : ""

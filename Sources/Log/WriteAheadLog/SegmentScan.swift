@@ -142,6 +142,8 @@ enum SegmentScan {
         var validBytes: Int
         /// Intact records.
         var records: Int
+        /// The largest `receivedAtMillis` among them, nil if there are none.
+        var newestMillis: Int64?
         /// Why the scan stopped before the end of the file, if it did.
         var problem: String?
     }
@@ -152,6 +154,7 @@ enum SegmentScan {
         var offset = 0
         var expected = base
         var count = 0
+        var newest: Int64?
         var buffer: [UInt8] = []
         var bufferStart = 0
         var bufferValid = 0
@@ -168,28 +171,29 @@ enum SegmentScan {
             case .record(let record, let size):
                 guard record.sequence == expected else {
                     return RecoveryScan(
-                        validBytes: offset, records: count,
+                        validBytes: offset, records: count, newestMillis: newest,
                         problem: "expected sequence \(expected) at offset \(offset), found \(record.sequence)")
                 }
                 // No sequence can follow UInt64.max: such a record (a damaged or forged file) is not kept, so the
                 // next sequence (`base + records`) always exists.
                 guard expected < UInt64.max else {
                     return RecoveryScan(
-                        validBytes: offset, records: count,
+                        validBytes: offset, records: count, newestMillis: newest,
                         problem: "sequence \(expected) at offset \(offset) is the largest possible; no record can follow it")
                 }
                 offset += size
                 expected += 1
                 count += 1
+                newest = max(newest ?? .min, record.receivedAtMillis)
             case .incomplete(let needed):
                 if offset + needed > fileSize {
                     return RecoveryScan(
-                        validBytes: offset, records: count,
+                        validBytes: offset, records: count, newestMillis: newest,
                         problem: "incomplete record at offset \(offset): needs \(needed) bytes, \(fileSize - offset) remain")
                 }
                 if bufferStart == offset && bufferValid >= needed {
                     // Cannot happen (decode had the bytes); guard against looping.
-                    return RecoveryScan(validBytes: offset, records: count, problem: "unreadable record at offset \(offset)")
+                    return RecoveryScan(validBytes: offset, records: count, newestMillis: newest, problem: "unreadable record at offset \(offset)")
                 }
                 let want = min(fileSize - offset, max(recoveryChunk, needed))
                 buffer = try FileIO.pread(fd, count: want, at: offset, path: path)
@@ -197,13 +201,13 @@ enum SegmentScan {
                 bufferValid = buffer.count
                 if bufferValid < needed {
                     return RecoveryScan(
-                        validBytes: offset, records: count,
+                        validBytes: offset, records: count, newestMillis: newest,
                         problem: "incomplete record at offset \(offset): needs \(needed) bytes, \(bufferValid) readable")
                 }
             case .damaged(let why):
-                return RecoveryScan(validBytes: offset, records: count, problem: "\(why) at offset \(offset)")
+                return RecoveryScan(validBytes: offset, records: count, newestMillis: newest, problem: "\(why) at offset \(offset)")
             }
         }
-        return RecoveryScan(validBytes: offset, records: count, problem: nil)
+        return RecoveryScan(validBytes: offset, records: count, newestMillis: newest, problem: nil)
     }
 }

@@ -23,13 +23,26 @@ public struct WALConfiguration: Sendable {
     public var segmentSizeBytes: Int = 64 << 20
     /// When the log calls `fdatasync`.
     public var fsync: FsyncPolicy = .interval(.milliseconds(10))
-    /// Quota over the sizes of all segment files; appends that would exceed it throw `.quotaExceeded`.
+    /// Quota over the sizes of all segment files; appends that would exceed it throw `.quotaExceeded` (with
+    /// ``subscriptionCursorNames``, only once no segment held for subscriptions alone is left to delete).
     public var maxDiskBytes: Int = 1 << 30
     /// Budget (in encoded record bytes) of recent records kept in memory, so readers that keep up never read files.
     public var memoryTailBytes: Int = 32 << 20
     /// The cursors (sinks) that read this log; a segment is deleted only once all of them have passed it.
     /// Names match `[A-Za-z0-9._-]+`.
     public var cursorNames: [String]
+    /// Cursors of subscriptions: consumers that read the log at their own pace and must never hold intake back.
+    /// Persisted, read and committed like ``cursorNames`` (``WriteAheadLog/makeReader(cursor:)``,
+    /// ``WriteAheadLog/commit(cursor:next:)``), but they hold no segment: a subscription that falls behind
+    /// retention finds a gap (its reader continues at the oldest retained record). Configuring any switches
+    /// retention to keep segments every sink cursor passed for ``subscriptionRetention`` or until disk space is
+    /// needed (see ``WriteAheadLog`` and docs/write-ahead-log.md). Names match `[A-Za-z0-9._-]+` and differ from
+    /// ``cursorNames``.
+    public var subscriptionCursorNames: [String] = []
+    /// With ``subscriptionCursorNames``: how long a sealed segment every sink cursor passed is kept, counted from
+    /// the newest `receivedAtMillis` among its records (against the wall clock), unless disk space is needed first.
+    /// Ignored without subscription cursors.
+    public var subscriptionRetention: Duration = .zero
     /// How often the maintenance thread persists changed cursors, deletes segments every cursor has passed and
     /// refreshes cursor ages, when nothing wakes it sooner (a quota refusal, ``WriteAheadLog/checkpoint()``, close).
     /// Independent of the fsync policy: a cursor only bounds redelivery after a crash, and rewriting cursor files
@@ -216,12 +229,15 @@ public struct WALStats: Sendable, Equatable {
     public var firstSequence: UInt64
     /// Sequence the next appended record will get.
     public var nextSequence: UInt64
-    /// Next sequence each configured cursor will deliver (its committed position, at least `firstSequence`).
+    /// Next sequence each sink cursor (`cursorNames`) will deliver (its committed position, at least `firstSequence`).
     public var cursors: [String: UInt64]
+    /// Committed position of each subscription cursor (`subscriptionCursorNames`), not raised to `firstSequence`:
+    /// a value below it means retention deleted records the subscription had not read.
+    public var subscriptionCursors: [String: UInt64]
     /// True while appends are being refused: closed, failed after an I/O error, or the last append hit the
     /// quota and no space has been freed (or append accepted) since.
     public var isRefusingIntake: Bool
-    /// For each cursor: `receivedAtMillis` of the record at its position, nil if it is caught up.
+    /// For each sink cursor: `receivedAtMillis` of the record at its position, nil if it is caught up.
     /// Exact when that record is in the memory tail; otherwise the value computed by the background work
     /// (at most one maintenance period old), or, before that, the oldest record still in memory.
     public var oldestUnacknowledgedMillis: [String: Int64?]

@@ -5,8 +5,8 @@
 // Files. A log is a directory of segment files named by the sequence of their first record, 20 digits
 // zero-padded (`00000000000000000000.seg`), holding back-to-back records (framing in RecordCodec.swift:
 // magic/version, length, CRC-32C, sequence, receivedAt, routes, event id, body; little-endian), plus one
-// 16-byte `cursor-<name>` file per configured cursor and a `wal.lock` file `flock`ed while the log is open.
-// The last segment is the active one; all others are sealed.
+// 16-byte `cursor-<name>` file per configured (sink or subscription) cursor and a `wal.lock` file `flock`ed
+// while the log is open. The last segment is the active one; all others are sealed.
 //
 // Threading. Blocking I/O never runs on Swift's cooperative pool:
 //   * one dedicated writer thread (pthread) owns the active segment's descriptor: it writes, syncs,
@@ -44,8 +44,19 @@
 // next segment). The last segment is scanned from offset 0 with a bounded buffer: every record's magic,
 // lengths, CRC-32C and sequence (consecutive from the file name) are verified; at the first torn or
 // damaged record the file is truncated (`ftruncate` + `fdatasync`) and the fact is reported in
-// `RecoveryReport`. Appends continue with the next sequence. Cursors are loaded and clamped into
-// [oldest retained, next sequence].
+// `RecoveryReport`. Appends continue with the next sequence. Sink cursors are loaded and clamped into
+// [oldest retained, next sequence]; subscription cursors only to the next sequence.
+//
+// Retention (Maintenance.swift). A sealed segment is never deleted before every sink cursor (`cursorNames`)
+// has a persisted position past it. Without subscription cursors it is deleted as soon as they have. With
+// subscription cursors (`subscriptionCursorNames`, which hold nothing) it is kept, for subscriptions and replay,
+// until its newest record's `receivedAtMillis` is older than `subscriptionRetention` or the quota needs room:
+// the maintenance pass deletes such segments oldest first while disk + reserved bytes + one segment exceed
+// `maxDiskBytes`, and an append that would exceed the quota takes them out of the catalog itself (the
+// maintenance thread unlinks the files), so it is refused only once none is left. Each segment's newest
+// receive time is tracked in the catalog: by the writer, by the recovery scan of the active segment, and from the
+// file's modification time for the other segments found at open. A reader whose position was deleted continues
+// at the oldest retained record.
 //
 // Failure. A failed write or sync leaves the file in an unknown state (and after a failed fsync Linux may
 // have dropped the dirty pages), so the log enters a sticky failed state: the batch and all later
@@ -59,8 +70,8 @@ import Glibc
 import Darwin
 #endif
 
-/// An embedded, segmented, crash-safe append-only log with group commit, per-sink cursors, retention and
-/// a disk quota. See the design notes atop this file and docs/write-ahead-log.md.
+/// An embedded, segmented, crash-safe append-only log with group commit, per-sink cursors, subscription cursors,
+/// retention and a disk quota. See the design notes atop this file and docs/write-ahead-log.md.
 public final class WriteAheadLog: Sendable {
     let core: LogCore
 
@@ -115,7 +126,8 @@ public final class WriteAheadLog: Sendable {
     /// Concurrent callers are gathered into ONE `write()` and, for `.always`, ONE `fdatasync`; each caller
     /// resumes after the write (`.never`/`.interval`) or the sync (`.always`) that covers its records.
     /// Sequences are assigned in append order, gap-free. Throws `.quotaExceeded` (nothing written) if the
-    /// data would push the segment files over `maxDiskBytes`, `.closed` after `close()`, `.io` after a
+    /// data would push the segment files over `maxDiskBytes` (with subscription cursors: once every segment kept
+    /// only for subscriptions has been let go to make room), `.closed` after `close()`, `.io` after a
     /// failed write or sync, `.invalidArgument` for an entry over 1 GiB. Not cancellable: once queued,
     /// the append completes.
     public func append(_ entries: [LogEntry]) async throws(WALError) -> [AppendReceipt] {
@@ -129,23 +141,34 @@ public final class WriteAheadLog: Sendable {
         }
         let core = core
         let maxDisk = core.configuration.maxDiskBytes
+        let reclaims = !core.configuration.subscriptionCursorNames.isEmpty
+        let room = max(bytes, core.configuration.segmentSizeBytes)
         let result = await withUnsafeContinuation { (c: UnsafeContinuation<Result<[AppendReceipt], WALError>, Never>) in
-            let refusal: WALError? = core.state.withLock { s in
-                if s.closed { return WALError(.closed, "the log is closed") }
-                if let failure = s.failure { return failure }
-                if entries.isEmpty { return nil }
+            let (refusal, reclaimed): (WALError?, Bool) = core.state.withLock { s in
+                if s.closed { return (WALError(.closed, "the log is closed"), false) }
+                if let failure = s.failure { return (failure, false) }
+                if entries.isEmpty { return (nil, false) }
+                var reclaimed = false
+                if s.diskBytes + s.reservedBytes + bytes > maxDisk, reclaims, bytes <= maxDisk {
+                    // Segments kept only for subscriptions never cost intake: take them out of the catalog now
+                    // (the maintenance thread, woken below, unlinks the files).
+                    let freed = core.releaseSegments(&s, room: room)
+                    s.pendingUnlinks += freed.map(\.base)
+                    reclaimed = !freed.isEmpty
+                }
                 if s.diskBytes + s.reservedBytes + bytes > maxDisk {
                     s.quotaRefusing = true
-                    return WALError(
+                    let error = WALError(
                         .quotaExceeded,
                         "appending \(bytes) bytes would exceed the disk quota of \(maxDisk) bytes "
                             + "(\(s.diskBytes) on disk, \(s.reservedBytes) pending)",
                         path: core.directory)
+                    return (error, reclaimed)
                 }
                 s.reservedBytes += bytes
                 s.quotaRefusing = false
                 s.queue.append(.append(entries, bytes: bytes, c))
-                return nil
+                return (nil, reclaimed)
             }
             if let refusal {
                 c.resume(returning: .failure(refusal))
@@ -154,6 +177,7 @@ public final class WriteAheadLog: Sendable {
                 c.resume(returning: .success([]))
             } else {
                 core.writerWake.signal()
+                if reclaimed { core.maintenanceWake.signal() }
             }
         }
         return try result.get()
@@ -170,14 +194,17 @@ public final class WriteAheadLog: Sendable {
 
     /// A reader that starts at the position of cursor `name` (its last committed value; after a restart the
     /// persisted one; the oldest retained record if it was never committed). Several readers may exist.
-    /// Throws `.invalidArgument` if `name` is not in `cursorNames`, `.closed` after `close()`.
+    /// Works alike for sink cursors (`cursorNames`) and subscription cursors (`subscriptionCursorNames`); a
+    /// subscription cursor behind the oldest retained record starts there (the sequences show the gap).
+    /// Throws `.invalidArgument` if `name` is not a configured cursor, `.closed` after `close()`.
     public func makeReader(cursor name: String) throws(WALError) -> LogReader {
         let start: UInt64? = core.state.withLock { s in
             guard let c = s.cursors[name] else { return nil }
             return max(c.committed, s.firstSequence)
         }
         guard let start else {
-            throw WALError(.invalidArgument, "unknown cursor \"\(name)\" (configured: \(core.configuration.cursorNames))")
+            let configured = core.configuration.cursorNames + core.configuration.subscriptionCursorNames
+            throw WALError(.invalidArgument, "unknown cursor \"\(name)\" (configured: \(configured))")
         }
         if core.state.withLock({ $0.closed }) { throw WALError(.closed, "the log is closed") }
         return LogReader(core: core, cursor: name, position: start)
@@ -194,7 +221,30 @@ public final class WriteAheadLog: Sendable {
             guard let c = s.cursors[name] else { return }
             let value = min(next, s.nextSequence)
             if value > c.committed { s.cursors[name]?.committed = value }
+            s.cursors[name]?.hasPosition = true
         }
+    }
+
+    /// Moves subscription cursor `name` to `next`, backwards too (a replay); sink cursors only move forward
+    /// (``commit(cursor:next:)``) and are left alone here.
+    public func rewind(cursor name: String, to next: UInt64) {
+        guard core.configuration.subscriptionCursorNames.contains(name) else { return }
+        core.state.withLock { s in
+            guard s.cursors[name] != nil else { return }
+            s.cursors[name]?.committed = min(next, s.nextSequence)
+            s.cursors[name]?.hasPosition = true
+        }
+    }
+
+    /// True when cursor `name` has a position of its own: loaded from its cursor file at open, or committed since
+    /// (so a new subscription can choose where it starts). False for unknown names.
+    public func hasCursorPosition(_ name: String) -> Bool {
+        core.state.withLock { $0.cursors[name]?.hasPosition ?? false }
+    }
+
+    /// The sequence of the oldest retained record (equals ``nextSequence`` when nothing is retained; cheap).
+    public var firstSequence: UInt64 {
+        core.state.withLock { $0.firstSequence }
     }
 
     /// The sequence the next append gets (cheap: one lock, no allocation).
@@ -207,8 +257,13 @@ public final class WriteAheadLog: Sendable {
         core.state.withLock { s in
             let first = s.firstSequence
             var cursors: [String: UInt64] = [:]
+            var subscriptions: [String: UInt64] = [:]
             var ages: [String: Int64?] = [:]
             for (name, c) in s.cursors {
+                guard c.holdsSegments else {
+                    subscriptions[name] = c.committed
+                    continue
+                }
                 let position = max(c.committed, first)
                 cursors[name] = position
                 let age: Int64?
@@ -231,6 +286,7 @@ public final class WriteAheadLog: Sendable {
                 firstSequence: first,
                 nextSequence: s.nextSequence,
                 cursors: cursors,
+                subscriptionCursors: subscriptions,
                 isRefusingIntake: s.closed || s.failure != nil || s.quotaRefusing,
                 oldestUnacknowledgedMillis: ages)
         }
@@ -282,8 +338,9 @@ public final class WriteAheadLog: Sendable {
         if c.memoryTailBytes < 0 { throw bad("memoryTailBytes must not be negative") }
         if case .interval(let d) = c.fsync, nanoseconds(of: d) == 0 { throw bad("fsync interval must be positive") }
         if nanoseconds(of: c.maintenanceInterval) == 0 { throw bad("maintenanceInterval must be positive") }
+        if c.subscriptionRetention < .zero { throw bad("subscriptionRetention must not be negative") }
         var seen = Set<String>()
-        for name in c.cursorNames {
+        for name in c.cursorNames + c.subscriptionCursorNames {
             if !isValidCursorName(name) { throw bad("invalid cursor name \"\(name)\": use [A-Za-z0-9._-]+") }
             if !seen.insert(name).inserted { throw bad("duplicate cursor name \"\(name)\"") }
         }
@@ -324,8 +381,10 @@ public final class WriteAheadLog: Sendable {
         }
         var segments: [SegmentInfo] = []
         for base in bases.dropLast() {
-            let size = try FileIO.size(path: path(base)) ?? 0
-            segments.append(SegmentInfo(base: base, size: size))
+            // Sealed: not rescanned, so the file's modification time (its last write, after every record in it was
+            // received) stands in for its newest record's receive time (subscription retention).
+            let status = try FileIO.sizeAndModification(path: path(base))
+            segments.append(SegmentInfo(base: base, size: status?.size ?? 0, newestMillis: status?.modifiedMillis))
         }
         // The tail: verify every record, truncate at the first bad one.
         let tailBase = bases[bases.count - 1]
@@ -345,15 +404,18 @@ public final class WriteAheadLog: Sendable {
             }
             tailSize = scan.validBytes
             let next = tailBase + UInt64(scan.records)
-            segments.append(SegmentInfo(base: tailBase, size: tailSize))
+            segments.append(SegmentInfo(base: tailBase, size: tailSize, newestMillis: scan.newestMillis))
             let first = segments[0].base
             // Clamped: segment names are read from disk, and a damaged or forged one can put `first` and `next`
             // more than Int.max apart.
             report.recordsRecovered = Int(clamping: next - first)
 
             var cursors: [String: CursorState] = [:]
-            for name in configuration.cursorNames {
+            let subscriptionNames = Set(configuration.subscriptionCursorNames)
+            for name in configuration.cursorNames + configuration.subscriptionCursorNames {
+                let isSubscription = subscriptionNames.contains(name)
                 var value = first
+                var stored = false
                 let cursorPath = directory + "/cursor-" + name
                 if try FileIO.size(path: cursorPath) != nil {
                     let cfd = try FileIO.open(cursorPath, O_RDONLY)
@@ -367,10 +429,16 @@ public final class WriteAheadLog: Sendable {
                     FileIO.closeQuietly(cfd)
                     // A damaged cursor file (cannot happen with rename, but disks lie) means "start from the
                     // oldest retained record": redelivery, never loss.
-                    if let stored = CursorFile.decode(bytes) { value = stored }
+                    if let decoded = CursorFile.decode(bytes) {
+                        value = decoded
+                        stored = true
+                    }
                 }
-                value = min(max(value, first), next)
-                cursors[name] = CursorState(committed: value, persisted: value, age: nil, probe: nil)
+                // A subscription cursor behind the oldest retained record stays there: the gap is its to see.
+                value = isSubscription ? min(value, next) : min(max(value, first), next)
+                cursors[name] = CursorState(
+                    committed: value, persisted: value, age: nil, probe: nil, holdsSegments: !isSubscription,
+                    hasPosition: stored, hasFile: stored)
             }
             let state = LogState(
                 segments: segments,

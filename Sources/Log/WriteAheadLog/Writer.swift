@@ -140,7 +140,8 @@ extension LogCore {
         var receipts: [[AppendReceipt]] = []
         receipts.reserveCapacity(appendCount)
         var tailEntries: [TailEntry] = []
-        var sizeUpdates: [(base: UInt64, size: Int)] = []
+        var sizeUpdates: [(base: UInt64, size: Int, newestMillis: Int64?)] = []
+        var newestMillis: Int64? // of the records of this batch in the active segment
         var newSegments: [UInt64] = []
         var written = 0
         var failure: WALError?
@@ -181,6 +182,7 @@ extension LogCore {
                     let size = RecordCodec.encode(entry, sequence: sequence, into: buffer + used)
                     used += size
                     w.nextSequence += 1
+                    newestMillis = max(newestMillis ?? .min, entry.receivedAtMillis)
                     itemReceipts.append(AppendReceipt(sequence: sequence, segment: w.activeBase, offset: offset))
                     if keepTail {
                         tailEntries.append(
@@ -193,7 +195,8 @@ extension LogCore {
                     }
                     if w.activeSize + (used - pending) >= segmentSize {
                         try flush(&w)
-                        sizeUpdates.append((w.activeBase, w.activeSize))
+                        sizeUpdates.append((w.activeBase, w.activeSize, newestMillis))
+                        newestMillis = nil
                         try rollover(&w)
                         newSegments.append(w.activeBase)
                     }
@@ -227,11 +230,14 @@ extension LogCore {
         let activeBase = w.activeBase
         let activeSize = w.activeSize
         let nextSequence = w.nextSequence
-        sizeUpdates.append((activeBase, activeSize))
+        sizeUpdates.append((activeBase, activeSize, newestMillis))
         let readers: [UnsafeContinuation<Void, Never>] = state.withLock { s in
             for base in newSegments { s.segments.append(SegmentInfo(base: base, size: 0)) }
             for update in sizeUpdates {
-                if let i = s.segments.lastIndex(where: { $0.base == update.base }) { s.segments[i].size = update.size }
+                if let i = s.segments.lastIndex(where: { $0.base == update.base }) {
+                    s.segments[i].size = update.size
+                    if let newest = update.newestMillis { s.segments[i].newestMillis = max(s.segments[i].newestMillis ?? .min, newest) }
+                }
             }
             s.diskBytes += written
             s.reservedBytes -= totalBytes
