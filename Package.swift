@@ -270,6 +270,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // A Kafka topic as a subscription source: one member of a consumer group, offsets committed after delivery.
+        .target(
+            name: "KafkaSubscriptionSource",
+            dependencies: [
+                "Subscriptions", "KafkaClient", "GatewayCore", "EnvelopeScanner",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Subscriptions/KafkaSource",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tools: `sluice bench` and `sluice verify`
 
         // `sluice bench`: the load generator (closed and open loop, HDR histograms, JSON reports, SVG plots).
@@ -317,7 +328,7 @@ let package = Package(
             dependencies: [
                 "GatewayCore", "GatewayConfig", "GatewayHTTP", "Routing", "GatewayLog", "WriteAheadLog", "Delivery",
                 "ArchiveSink", "KinesisSink", "KafkaSink", "KafkaClient", "MSKIAMAuth", "AWSCredentials", "AWSJSONClient", "KinesisAPI",
-                "Subscriptions", "WebhookHandler",
+                "Subscriptions", "WebhookHandler", "KafkaSubscriptionSource",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -5,6 +5,24 @@ public struct SubscriptionConfiguration: Sendable, Equatable {
     public enum Source: Sendable, Equatable {
         /// The gateway's own log.
         case log(LogSource)
+        /// A Kafka topic through a consumer group (the `kafka:` section's connection).
+        case kafka(KafkaSource)
+    }
+
+    /// `source: {kafka: …}`.
+    public struct KafkaSource: Sendable, Equatable {
+        public var topic: String
+        /// Gateways sharing it split the topic's partitions.
+        public var groupID: String
+        /// For partitions the group has no committed offset for: `trim_horizon` (earliest) or `latest`.
+        public var startingPosition: StartingPosition = .latest
+        /// librdkafka consumer properties, over the `kafka:` section's.
+        public var properties: [String: String] = [:]
+
+        public init(topic: String, groupID: String) {
+            self.topic = topic
+            self.groupID = groupID
+        }
     }
 
     /// `source: {log: …}` — the gateway's own log, filtered by stream.

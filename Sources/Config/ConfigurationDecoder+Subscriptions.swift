@@ -4,7 +4,7 @@ internal import Yams
 // `subscriptions:` and `network:` (see docs/subscriptions.md and docs/configuration.md).
 extension ConfigurationDecoder {
     /// Sources and handlers of ARCHITECTURE.md §3 that a later version builds; named so the error says so.
-    static let plannedSources = ["kafka", "kinesis"]
+    static let plannedSources = ["kinesis"]
     static let plannedHandlers = ["postgres"]
     static let plannedDeadLetterDestinations = ["archive", "kafka", "kinesis"]
 
@@ -38,7 +38,7 @@ extension ConfigurationDecoder {
         return []
     }
 
-    func decodeSubscriptions(_ node: Node, _ path: ConfigPath) -> [SubscriptionConfiguration] {
+    func decodeSubscriptions(_ node: Node, _ path: ConfigPath, hasKafka: Bool) -> [SubscriptionConfiguration] {
         let items: [Node]
         switch node {
         case .sequence(let sequence):
@@ -55,7 +55,7 @@ extension ConfigurationDecoder {
             let itemPath = path.index(index)
             guard let map = MappingReader.open(item, itemPath, context, expected: "a subscription mapping (name, source, handler, …)")
             else { continue }
-            guard let subscription = decodeSubscription(map, itemPath) else { continue }
+            guard let subscription = decodeSubscription(map, itemPath, hasKafka: hasKafka) else { continue }
             if let first = firstIndex[subscription.name] {
                 context.error(
                     itemPath.key("name"), "duplicate subscription '\(subscription.name)' (already defined at \(path.index(first)))",
@@ -68,11 +68,11 @@ extension ConfigurationDecoder {
         return subscriptions
     }
 
-    private func decodeSubscription(_ map: MappingReader, _ path: ConfigPath) -> SubscriptionConfiguration? {
+    private func decodeSubscription(_ map: MappingReader, _ path: ConfigPath, hasKafka: Bool) -> SubscriptionConfiguration? {
         let name = map.requiredString("name", validate: Self.subscriptionNameProblems)
         var source: SubscriptionConfiguration.Source?
         if let node = map.take("source") {
-            source = decodeSource(node, path.key("source"))
+            source = decodeSource(node, path.key("source"), hasKafka: hasKafka)
         } else {
             context.error(path.key("source"), "missing (e.g. {log: {streams: [\"team/app\"]}})", at: map.mark)
         }
@@ -154,9 +154,17 @@ extension ConfigurationDecoder {
         return (entry.key, inner)
     }
 
-    private func decodeSource(_ node: Node, _ path: ConfigPath) -> SubscriptionConfiguration.Source? {
-        guard let (_, map) = singleKind(node, path, kinds: ["log"], planned: Self.plannedSources, example: "{log: {streams: [\"team/app\"]}}")
+    private func decodeSource(_ node: Node, _ path: ConfigPath, hasKafka: Bool) -> SubscriptionConfiguration.Source? {
+        guard
+            let (kind, map) = singleKind(
+                node, path, kinds: ["log", "kafka"], planned: Self.plannedSources, example: "{log: {streams: [\"team/app\"]}}")
         else { return nil }
+        if kind == "kafka" {
+            if !hasKafka {
+                context.error(path.key("kafka"), "a kafka source needs the 'kafka:' section (bootstrap_servers, security)", at: map.mark)
+            }
+            return decodeKafkaSource(map)
+        }
         var streams: [String] = []
         var streamsValid = true
         if let node = map.take("streams") {
@@ -194,6 +202,30 @@ extension ConfigurationDecoder {
         }
         map.finish()
         return streamsValid ? .log(source) : nil
+    }
+
+    private func decodeKafkaSource(_ map: MappingReader) -> SubscriptionConfiguration.Source? {
+        let topic = map.requiredString("topic")
+        let group = map.requiredString("group_id")
+        var source = SubscriptionConfiguration.KafkaSource(topic: topic ?? "", groupID: group ?? "")
+        if let node = map.take("starting_position") {
+            let path = map.path.key("starting_position")
+            if let value = context.choice(node, path, ["trim_horizon", "latest"]),
+                let position = SubscriptionConfiguration.StartingPosition(rawValue: value)
+            {
+                source.startingPosition = position
+            }
+        }
+        if let properties = map.mapping("properties") {
+            for entry in properties.takeAll() {
+                let value = context.typed(entry.value, properties.path.key(entry.key), expected: "a string, number or boolean") { $0 }
+                if let value { source.properties[entry.key] = value }
+            }
+            properties.finish()
+        }
+        map.finish()
+        guard topic != nil, group != nil else { return nil }
+        return .kafka(source)
     }
 
     /// `team/app` or `team/*`.

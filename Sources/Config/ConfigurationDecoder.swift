@@ -51,7 +51,7 @@ struct ConfigurationDecoder {
 
         if let network = top.mapping("network") { configuration.network = decodeNetwork(network) }
         if let subscriptionsNode = top.take("subscriptions") {
-            configuration.subscriptions = decodeSubscriptions(subscriptionsNode, top.path.key("subscriptions"))
+            configuration.subscriptions = decodeSubscriptions(subscriptionsNode, top.path.key("subscriptions"), hasKafka: hasKafka)
         }
 
         for section in Self.unsupportedSections {

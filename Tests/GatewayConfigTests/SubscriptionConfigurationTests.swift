@@ -105,15 +105,36 @@ struct SubscriptionConfigurationTests {
             "subscriptions[0].handler.webhook.url", "subscriptions[0].handler.webhook.format",
             #"subscriptions[0].handler.webhook.headers["Bad Header"]"#, "subscriptions[0].batch_size",
             "subscriptions[0].maximum_record_age_seconds", "subscriptions[0].parallelization_factor",
-            "subscriptions[1].source.kafka", "subscriptions[1].handler.postgres", "subscriptions[1].on_failure.archive",
+            "subscriptions[1].handler.postgres", "subscriptions[1].on_failure.archive",
             "subscriptions[3].source.lgo", "network.allowed_webhook_hosts[0]",
         ] {
             #expect(paths.contains(path), "no problem reported at \(path): \(report.errors)")
         }
         let kafka = report.errors.first { $0.path == "subscriptions[1].source.kafka" }
-        #expect(kafka?.message == "'kafka' is not supported by this version")
+        #expect(kafka?.message == "a kafka source needs the 'kafka:' section (bootstrap_servers, security)")
+        #expect(paths.contains("subscriptions[1].source.kafka.group_id"))
         let typo = report.errors.first { $0.path == "subscriptions[3].source.lgo" }
         #expect(typo?.message.contains("did you mean 'log'?") == true)
+    }
+
+    @Test("a kafka source: topic, group, starting position and consumer properties over the kafka: section")
+    func kafkaSource() throws {
+        let configuration = try loadValid(
+            """
+            kafka: {bootstrap_servers: "127.0.0.1:9092"}
+            subscriptions:
+              - name: k
+                source: {kafka: {topic: orders, group_id: billing, starting_position: trim_horizon, properties: {session.timeout.ms: 6000}}}
+                handler: {webhook: {url: "http://h/x"}}
+            """)
+        guard case .kafka(let source) = configuration.subscriptions.first?.source else {
+            Issue.record("expected a kafka source")
+            return
+        }
+        #expect(source.topic == "orders")
+        #expect(source.groupID == "billing")
+        #expect(source.startingPosition == .trimHorizon)
+        #expect(source.properties == ["session.timeout.ms": "6000"])
     }
 
     @Test("two subscriptions with one name are refused")

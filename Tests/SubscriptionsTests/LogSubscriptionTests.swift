@@ -36,12 +36,12 @@ func makeSubscription(
     log: any EventLog, handler: any SubscriptionHandler, streams: [String] = ["shop/orders"],
     start: SubscriptionSettings.StartingPosition = .trimHorizon,
     lanes: Int = 1, batchSize: Int = 10
-) throws -> LogSubscription {
-    LogSubscription(
+) throws -> Subscription {
+    Subscription(
         settings: SubscriptionSettings(
-            name: "s", streams: streams.compactMap(StreamPattern.init), startingPosition: start, batchSize: batchSize,
-            parallelizationFactor: lanes, backoff: .init(initial: .milliseconds(2), maximum: .milliseconds(4))),
-        log: log, handler: handler, deadLetters: try DeadLetterStore(directory: nil, subscription: "s"), clock: ElapsedClock(),
+            name: "s", batchSize: batchSize, parallelizationFactor: lanes, backoff: .init(initial: .milliseconds(2), maximum: .milliseconds(4))),
+        source: LogSource(name: "s", streams: streams.compactMap(StreamPattern.init), startingPosition: start, log: log), handler: handler,
+        deadLetters: try DeadLetterStore(directory: nil, subscription: "s"), clock: ElapsedClock(),
         metricsFactory: NOOPMetricsHandler.instance, logger: Logger(label: "test"))
 }
 
@@ -55,7 +55,7 @@ struct LogSubscriptionTests {
         let subscription = try makeSubscription(log: log, handler: handler, streams: ["shop/*"])
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await subscription.run() }
-            try await waitFor("caught up") { subscription.status.position == 4 }
+            try await waitFor("caught up") { log.subscriptionPosition("s") == 4 }
             #expect(handler.handed.flatMap { $0 } == [0, 1, 3])
             #expect(log.subscriptionPosition("s") == 4)
             #expect(subscription.lagRecords == 0)
@@ -80,7 +80,7 @@ struct LogSubscriptionTests {
             let first = log.firstSequence
             #expect(first > 0, "the oldest records were dropped")
             subscription.resume()
-            try await waitFor("caught up") { subscription.status.position == 40 }
+            try await waitFor("caught up") { log.subscriptionPosition("s") == 40 }
             let letters = await subscription.deadLetters.list()
             #expect(letters.map(\.condition) == [.retentionGap])
             #expect(letters.first?.firstSequence == 0)
@@ -99,14 +99,14 @@ struct LogSubscriptionTests {
         let subscription = try makeSubscription(log: log, handler: handler, lanes: 3, batchSize: 5)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await subscription.run() }
-            try await waitFor("caught up") { subscription.status.position == 60 }
+            try await waitFor("caught up") { log.subscriptionPosition("s") == 60 }
             let delivered = handler.handed.flatMap { $0 }
             #expect(Set(delivered) == Set(0..<60))
             for key in 0..<7 {
                 let sequences = delivered.filter { $0 % 7 == UInt64(key) }
                 #expect(sequences == sequences.sorted(), "key k\(key) in order")
             }
-            #expect(Set((0..<7).map { LogSubscription.lane(of: "k\($0)", lanes: 3) }).count > 1, "the keys spread over lanes")
+            #expect(Set((0..<7).map { Subscription.lane(of: "k\($0)", lanes: 3) }).count > 1, "the keys spread over lanes")
             group.cancelAll()
         }
     }
@@ -122,7 +122,7 @@ struct LogSubscriptionTests {
             group.addTask { try await subscription.run() }
             try await waitFor("started") { log.subscriptionPosition("s") != nil }
             _ = try await log.append((5..<10).map { event("new\($0)", receivedAt: base + Int64($0)) })
-            try await waitFor("new records") { subscription.status.position == 10 }
+            try await waitFor("new records") { log.subscriptionPosition("s") == 10 }
             #expect(handler.handed.flatMap { $0 } == Array(5..<10), "latest: only records appended after the start")
             subscription.replay(to: .sequence(2))
             try await waitFor("replayed") { handler.handed.flatMap { $0 }.count == 13 }

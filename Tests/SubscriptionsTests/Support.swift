@@ -44,7 +44,7 @@ func makeProcessor(
 ) throws -> (BatchProcessor, DeadLetterStore) {
     let store = try DeadLetterStore(directory: nil, subscription: "s")
     let settings = SubscriptionSettings(
-        name: "s", streams: [], batchSize: batchSize, maximumRetryAttempts: maximumRetryAttempts,
+        name: "s", batchSize: batchSize, maximumRetryAttempts: maximumRetryAttempts,
         maximumRecordAgeMillis: maximumRecordAgeMillis, bisectBatchOnFunctionError: bisect,
         backoff: .init(initial: .milliseconds(2), maximum: .milliseconds(4), maximumRetryAfter: .milliseconds(4)))
     let processor = BatchProcessor(

@@ -117,4 +117,35 @@ struct WebhookHandlerTests {
         let other = WebhookSignature.header(secret: "Jefe", timestamp: 1, body: Array("what do ya want for nothing?".utf8))
         #expect(header.dropFirst(7) != other.dropFirst(7), "the timestamp is signed")
     }
+
+    @Test("from Kafka: the Lambda MSK event keyed by topic-partition, and Lambda's object identifiers in partial answers")
+    func kafkaShapes() throws {
+        let origin = SubscriptionRecord.KafkaOrigin(
+            topic: "orders", partition: 2, key: Array("k1".utf8), headers: [.init(name: "h", value: [104, 105])])
+        let records = [15, 16].map { offset in
+            SubscriptionRecord(
+                sequence: UInt64(offset), eventID: "e", team: "", app: "", partitionKey: "k1", receivedAtMillis: 1_545_084_650_987,
+                envelope: Array("{\"payload\":1}".utf8), kafka: origin)
+        }
+        let body = WebhookPayload.lambdaKafka(records, region: "eu-west-1", bootstrapServers: "b-1:9092")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        #expect(object["eventSource"] as? String == "aws:kafka")
+        #expect(object["bootstrapServers"] as? String == "b-1:9092")
+        let group = try #require((object["records"] as? [String: Any])?["orders-2"] as? [[String: Any]])
+        #expect(group.map { $0["offset"] as? Int } == [15, 16])
+        #expect(group.first?["key"] as? String == Data("k1".utf8).base64EncodedString())
+        #expect(group.first?["timestamp"] as? Int == 1_545_084_650_987)
+        #expect((group.first?["headers"] as? [[String: [Int]]])?.first?["h"] == [104, 105])
+        #expect(records[1].itemIdentifier == "orders-2:16")
+        let answer = #"{"batchItemFailures":[{"itemIdentifier":{"topic-partition":"orders-2","offset":16}}]}"#
+        let result = WebhookHandler.interpret(status: 200, retryAfter: nil, body: Array(answer.utf8), records: records, reportBatchItemFailures: true)
+        guard case .partialFailure(let index, _) = result else {
+            Issue.record("expected a partial failure, got \(result)")
+            return
+        }
+        #expect(index == 1)
+        let sluice = try #require(try JSONSerialization.jsonObject(with: Data(WebhookPayload.sluice(records))) as? [[String: Any]])
+        #expect((sluice.first?["position"] as? [String: Any])?["offset"] as? Int == 15)
+        #expect((sluice.first?["event"] as? [String: Any])?["payload"] as? Int == 1)
+    }
 }

@@ -10,19 +10,22 @@ func makeEventLog(
     configuration: Configuration, sinks: [SinkID], logger: Logger, metrics: any MetricsFactory
 ) throws(GatewayStartupError) -> any EventLog {
     let durability = configuration.durability
+    // Only subscriptions to the log itself read it (and keep its retention); a Kafka source has its own offsets.
+    let logSubscriptions = configuration.subscriptions.compactMap { subscription -> String? in
+        if case .log = subscription.source { return subscription.name }
+        return nil
+    }
     let maxBytes = durability.maxDiskMB.mebibytesClamped
     switch durability.mode {
     case .memory:
         return MemoryLog(
-            sinks: sinks, maxBytes: maxBytes, subscriptions: configuration.subscriptions.map(\.name),
+            sinks: sinks, maxBytes: maxBytes, subscriptions: logSubscriptions,
             subscriptionRetention: .seconds(durability.subscriptionRetentionHours * 3600))
     case .disk:
         var walConfiguration = WALConfiguration(directory: durability.directory, cursorNames: sinks.map(\.name))
         walConfiguration.segmentSizeBytes = durability.segmentSizeMB.mebibytesClamped
         walConfiguration.maxDiskBytes = maxBytes
-        walConfiguration.subscriptionCursorNames = configuration.subscriptions.map {
-            WriteAheadEventLog.cursorName(forSubscription: $0.name)
-        }
+        walConfiguration.subscriptionCursorNames = logSubscriptions.map(WriteAheadEventLog.cursorName(forSubscription:))
         walConfiguration.subscriptionRetention = .seconds(durability.subscriptionRetentionHours * 3600)
         walConfiguration.fsync =
             switch durability.fsync {

@@ -2,6 +2,8 @@ import CoreMetrics
 import GatewayConfig
 import GatewayCore
 import GatewayLog
+import KafkaClient
+import KafkaSubscriptionSource
 import Logging
 import ServiceLifecycle
 import Subscriptions
@@ -10,7 +12,7 @@ import WebhookHandler
 /// The subscriptions of `subscriptions:`, each with its handler, and the service that shuts the handlers' clients
 /// down after every subscription stopped.
 struct WiredSubscriptions {
-    var subscriptions: [LogSubscription] = []
+    var subscriptions: [Subscription] = []
     var handlersService: WebhookHandlersService?
 }
 
@@ -37,21 +39,22 @@ func makeSubscriptions(
         let handlerJSON: String
         switch subscription.handler {
         case .webhook(let webhook):
-            handler = WebhookHandler(
-                settings: WebhookSettings(
-                    url: webhook.url, format: webhook.format == .lambda ? .lambda : .sluice, timeout: webhook.timeoutSeconds.secondsClamped,
-                    headers: webhook.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, signingSecret: webhook.signingSecret,
-                    reportBatchItemFailures: subscription.reportBatchItemFailures),
-                policy: policy, wallMillis: Timestamp.nowMillis)
+            var settings = WebhookSettings(
+                url: webhook.url, format: webhook.format == .lambda ? .lambda : .sluice, timeout: webhook.timeoutSeconds.secondsClamped,
+                headers: webhook.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, signingSecret: webhook.signingSecret,
+                reportBatchItemFailures: subscription.reportBatchItemFailures)
+            settings.bootstrapServers = configuration.kafka?.bootstrapServers ?? ""
+            handler = WebhookHandler(settings: settings, policy: policy, wallMillis: Timestamp.nowMillis)
             handlerJSON =
                 "{\"webhook\":{\"url\":\(EnvelopeWriter.jsonString(redactedURL(webhook.url))),\"format\":\"\(webhook.format.rawValue)\""
                 + ",\"signed\":\(webhook.signingSecret != nil)}}"
         }
         handlers.append(handler)
         wired.subscriptions.append(
-            LogSubscription(
-                settings: subscriptionSettings(subscription), log: log, handler: handler, handlerJSON: handlerJSON,
-                deadLetters: deadLetters, clock: ElapsedClock(clock), metricsFactory: metrics,
+            Subscription(
+                settings: subscriptionSettings(subscription),
+                source: try makeSource(subscription, configuration: configuration, log: log, logger: logger), handler: handler,
+                handlerJSON: handlerJSON, deadLetters: deadLetters, clock: ElapsedClock(clock), metricsFactory: metrics,
                 logger: logger))
     }
     wired.handlersService = WebhookHandlersService(handlers: handlers)
@@ -69,21 +72,49 @@ func redactedURL(_ url: String) -> String {
     return String(text[..<authorityStart] + text[text.index(after: at)...])
 }
 
-/// The file's subscription entry, onto the engine's own settings.
-func subscriptionSettings(_ subscription: SubscriptionConfiguration) -> SubscriptionSettings {
-    let streams: [String]
-    let start: SubscriptionSettings.StartingPosition
+/// The subscription's source: the log, or a member of a Kafka consumer group connected as the Kafka sink connects.
+func makeSource(
+    _ subscription: SubscriptionConfiguration, configuration: Configuration, log: any EventLog, logger: Logger
+) throws(GatewayStartupError) -> any SubscriptionSource {
     switch subscription.source {
     case .log(let source):
-        streams = source.streams
-        switch source.startingPosition {
-        case .trimHorizon: start = .trimHorizon
-        case .latest: start = .latest
-        case .atTimestamp: start = .atTimestamp(source.timestampMillis ?? 0)
+        let start: SubscriptionSettings.StartingPosition =
+            switch source.startingPosition {
+            case .trimHorizon: .trimHorizon
+            case .latest: .latest
+            case .atTimestamp: .atTimestamp(source.timestampMillis ?? 0)
+            }
+        return LogSource(name: subscription.name, streams: source.streams.compactMap(StreamPattern.init), startingPosition: start, log: log)
+    case .kafka(let source):
+        let path = "subscriptions[\(subscription.name)].source.kafka"
+        guard let kafka = configuration.kafka else {
+            throw GatewayStartupError(message: "\(path): a kafka source needs the 'kafka:' section")
         }
+        let connection: KafkaConnectionConfiguration
+        do {
+            connection = try KafkaConnectionConfiguration(kafka)
+        } catch {
+            throw GatewayStartupError(message: "\(error)")
+        }
+        if connection.saslMechanism == .awsMSKIAM {
+            throw GatewayStartupError(message: "\(path): the kafka source does not support AWS_MSK_IAM yet (the sink does)")
+        }
+        let properties = connection.properties.merging(kafka.properties) { _, new in new }.merging(source.properties) { _, new in new }
+        let consumer: KafkaGroupConsumer
+        do {
+            consumer = try KafkaGroupConsumer(
+                properties: properties, groupID: source.groupID, startAtEarliest: source.startingPosition == .trimHorizon, logger: logger)
+        } catch {
+            throw GatewayStartupError(message: "\(path).properties: \(error)")
+        }
+        return KafkaSource(topic: source.topic, groupID: source.groupID, consumer: consumer, logger: logger)
     }
-    return SubscriptionSettings(
-        name: subscription.name, streams: streams.compactMap(StreamPattern.init), startingPosition: start,
+}
+
+/// The file's subscription entry, onto the engine's own settings.
+func subscriptionSettings(_ subscription: SubscriptionConfiguration) -> SubscriptionSettings {
+    SubscriptionSettings(
+        name: subscription.name,
         batchSize: subscription.batchSize, batchingWindow: subscription.maximumBatchingWindowSeconds.secondsClamped,
         maximumRetryAttempts: subscription.maximumRetryAttempts < 0 ? nil : subscription.maximumRetryAttempts,
         maximumRecordAgeMillis: subscription.maximumRecordAgeSeconds < 0 ? nil : Int64(subscription.maximumRecordAgeSeconds) * 1000,

@@ -23,12 +23,12 @@ public enum HTTPAPI {
         /// Whether a backend is saturated (new events for it get 503 + `Retry-After`).
         public var isSaturated: @Sendable (SinkID) -> Bool = { _ in false }
         /// The configured subscriptions (`/v1/subscriptions…`, `/health`, `/metrics`).
-        public var subscriptions: [LogSubscription] = []
+        public var subscriptions: [Subscription] = []
 
         public init(
             configuration: Configuration, router: Routing.Router, log: any EventLog, registry: ConfirmationRegistry,
             dispatchers: [SinkDispatcher], prometheus: PrometheusCollectorRegistry,
-            isSaturated: @escaping @Sendable (SinkID) -> Bool = { _ in false }, subscriptions: [LogSubscription] = []
+            isSaturated: @escaping @Sendable (SinkID) -> Bool = { _ in false }, subscriptions: [Subscription] = []
         ) {
             self.subscriptions = subscriptions
             self.isSaturated = isSaturated

@@ -15,7 +15,7 @@ struct OperationsController: Sendable {
     let dispatchers: [SinkDispatcher]
     let registry: ConfirmationRegistry
     let prometheus: PrometheusCollectorRegistry
-    let subscriptions: [LogSubscription]
+    let subscriptions: [Subscription]
     let gauges: OperationsGauges
 
     func addRoutes(to router: Router<IngestRequestContext>) {

@@ -8,7 +8,7 @@ import Subscriptions
 
 /// `/v1/subscriptions…`: state, positions, lag and counts; pause, resume, replay; dead letters and redrive.
 struct SubscriptionsController: Sendable {
-    let subscriptions: [LogSubscription]
+    let subscriptions: [Subscription]
 
     func addRoutes(to group: RouterGroup<IngestRequestContext>) {
         group.get("subscriptions") { _, _ in
@@ -76,7 +76,7 @@ struct SubscriptionsController: Sendable {
         }
     }
 
-    private func find(_ context: IngestRequestContext) throws -> LogSubscription {
+    private func find(_ context: IngestRequestContext) throws -> Subscription {
         let name = context.parameters.get("name") ?? ""
         guard let subscription = subscriptions.first(where: { $0.name == name }) else {
             throw ProblemDetails(
@@ -125,14 +125,15 @@ struct SubscriptionsController: Sendable {
         throw invalid("no 'timestamp' or 'sequence': " + usage)
     }
 
-    static func statusJSON(_ subscription: LogSubscription) -> String {
+    static func statusJSON(_ subscription: Subscription) -> String {
         let status = subscription.status
         var json = "{\"name\":\(EnvelopeWriter.jsonString(subscription.name))"
-        json += ",\"source\":{\"log\":{\"streams\":[\(subscription.streams.map(EnvelopeWriter.jsonString).joined(separator: ","))]}}"
+        let progress = subscription.source.progress
+        json += ",\"source\":\(subscription.source.descriptionJSON)"
         json += ",\"handler\":\(subscription.handlerJSON)"
         json += ",\"state\":\"\(status.state.rawValue)\""
-        json += ",\"positions\":[{\"partition\":\"log\",\"sequence\":\(status.position)}]"
-        json += ",\"lag\":{\"records\":\(subscription.lagRecords),\"age_seconds\":\(subscription.iteratorAgeSeconds)}"
+        json += ",\"positions\":\(progress.positionsJSON)"
+        json += ",\"lag\":{\"records\":\(progress.lagRecords),\"age_seconds\":\(subscription.iteratorAgeSeconds)}"
         json += ",\"counts\":{\"delivered\":\(status.delivered),\"calls\":\(status.calls),\"failed_calls\":\(status.failedCalls)"
         json += ",\"dead_lettered\":\(status.deadLettered),\"retention_gap_records\":\(status.retentionGapRecords)}"
         json += ",\"consecutive_failures\":\(status.consecutiveFailures)"

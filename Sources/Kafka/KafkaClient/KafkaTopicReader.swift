@@ -191,7 +191,7 @@ public final class KafkaTopicReader: Sendable {
         return String(cString: text)
     }
 
-    private static func convert(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaReadMessage {
+    static func convert(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaReadMessage {
         let m = message.pointee
         let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
         let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }

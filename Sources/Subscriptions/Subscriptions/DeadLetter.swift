@@ -89,20 +89,33 @@ public struct DeadLetter: Sendable, Equatable, Codable {
 /// A dead letter's record: the envelope is stored as its JSON text.
 extension SubscriptionRecord: Codable {
     enum CodingKeys: String, CodingKey {
-        case sequence, team, app, envelope
+        case sequence, team, app, envelope, topic, partition
         case eventID = "event_id"
         case partitionKey = "partition_key"
         case receivedAtMillis = "received_at_ms"
+        case envelopeBase64 = "envelope_base64"
+        case keyBase64 = "key_base64"
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        let envelope: [UInt8]
+        if let text = try container.decodeIfPresent(String.self, forKey: .envelope) {
+            envelope = Array(text.utf8)
+        } else {
+            envelope = try container.decode(Data.self, forKey: .envelopeBase64).map { $0 }
+        }
+        var kafka: KafkaOrigin?
+        if let topic = try container.decodeIfPresent(String.self, forKey: .topic) {
+            kafka = KafkaOrigin(
+                topic: topic, partition: try container.decode(Int32.self, forKey: .partition),
+                key: try container.decodeIfPresent(Data.self, forKey: .keyBase64).map { Array($0) })
+        }
         self.init(
             sequence: try container.decode(UInt64.self, forKey: .sequence), eventID: try container.decode(String.self, forKey: .eventID),
             team: try container.decode(String.self, forKey: .team), app: try container.decode(String.self, forKey: .app),
             partitionKey: try container.decode(String.self, forKey: .partitionKey),
-            receivedAtMillis: try container.decode(Int64.self, forKey: .receivedAtMillis),
-            envelope: Array(try container.decode(String.self, forKey: .envelope).utf8))
+            receivedAtMillis: try container.decode(Int64.self, forKey: .receivedAtMillis), envelope: envelope, kafka: kafka)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -113,7 +126,17 @@ extension SubscriptionRecord: Codable {
         try container.encode(app, forKey: .app)
         try container.encode(partitionKey, forKey: .partitionKey)
         try container.encode(receivedAtMillis, forKey: .receivedAtMillis)
-        try container.encode(String(decoding: envelope, as: UTF8.self), forKey: .envelope)
+        // Text when it is UTF-8 (every envelope of ours), base64 otherwise (a Kafka message can hold any bytes).
+        if let text = String(validating: envelope, as: UTF8.self) {
+            try container.encode(text, forKey: .envelope)
+        } else {
+            try container.encode(Data(envelope), forKey: .envelopeBase64)
+        }
+        if let kafka {
+            try container.encode(kafka.topic, forKey: .topic)
+            try container.encode(kafka.partition, forKey: .partition)
+            try container.encodeIfPresent(kafka.key.map { Data($0) }, forKey: .keyBase64)
+        }
     }
 }
 

@@ -10,13 +10,54 @@ public struct SubscriptionRecord: Sendable, Equatable {
     public var partitionKey: String
     /// When the gateway received the event (Unix ms).
     public var receivedAtMillis: Int64
-    /// The versioned JSON envelope, as every sink receives it.
+    /// The versioned JSON envelope, as every sink receives it (from Kafka: the message's value, whatever it holds).
     public var envelope: [UInt8]
+    /// Where a record read from Kafka came from; nil for the log.
+    public var kafka: KafkaOrigin?
+
+    /// A Kafka message's coordinates and metadata (`sequence` is its offset).
+    public struct KafkaOrigin: Sendable, Equatable {
+        public var topic: String
+        public var partition: Int32
+        public var key: [UInt8]?
+        /// Header names and values, in order.
+        public var headers: [Header]
+        /// `CREATE_TIME` or `LOG_APPEND_TIME`.
+        public var timestampType: String
+
+        /// One message header.
+        public struct Header: Sendable, Equatable {
+            public var name: String
+            public var value: [UInt8]
+
+            public init(name: String, value: [UInt8]) {
+                self.name = name
+                self.value = value
+            }
+        }
+
+        public init(topic: String, partition: Int32, key: [UInt8]?, headers: [Header] = [], timestampType: String = "CREATE_TIME") {
+            self.topic = topic
+            self.partition = partition
+            self.key = key
+            self.headers = headers
+            self.timestampType = timestampType
+        }
+
+        /// `topic-partition`, as Lambda's MSK event keys its records.
+        public var topicPartition: String { topic + "-" + String(partition) }
+    }
+
+    /// What a partial batch answer names this record by: the log sequence, or `topic-partition:offset`.
+    public var itemIdentifier: String {
+        kafka.map { $0.topicPartition + ":" + String(sequence) } ?? String(sequence)
+    }
 
     public init(
         sequence: UInt64, eventID: String, team: String, app: String, partitionKey: String, receivedAtMillis: Int64,
-        envelope: [UInt8]
+        envelope: [UInt8], kafka: KafkaOrigin? = nil
     ) {
+        self.kafka = kafka
         self.sequence = sequence
         self.eventID = eventID
         self.team = team

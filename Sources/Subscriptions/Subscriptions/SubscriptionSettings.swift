@@ -2,7 +2,7 @@ public import Delivery
 
 /// One subscription's own configuration (the config file's `subscriptions:` entry is mapped onto it in the wiring).
 public struct SubscriptionSettings: Sendable {
-    /// Where a subscription without a stored position starts.
+    /// Where a subscription without a stored position starts (each source reads it).
     public enum StartingPosition: Sendable, Equatable {
         case trimHorizon
         case latest
@@ -11,9 +11,6 @@ public struct SubscriptionSettings: Sendable {
     }
 
     public var name: String
-    /// Which of the log's streams the subscription reads.
-    public var streams: [StreamPattern]
-    public var startingPosition: StartingPosition
     /// Records per handler call.
     public var batchSize: Int
     /// How long to gather records before a call; zero delivers what is there.
@@ -30,14 +27,12 @@ public struct SubscriptionSettings: Sendable {
     public var backoff: Backoff
 
     public init(
-        name: String, streams: [StreamPattern], startingPosition: StartingPosition = .latest, batchSize: Int = 100,
+        name: String, batchSize: Int = 100,
         batchingWindow: Duration = .zero, maximumRetryAttempts: Int? = 10, maximumRecordAgeMillis: Int64? = 86_400_000,
         bisectBatchOnFunctionError: Bool = true, reportBatchItemFailures: Bool = true, parallelizationFactor: Int = 1,
         backoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30), maximumRetryAfter: .seconds(300))
     ) {
         self.name = name
-        self.streams = streams
-        self.startingPosition = startingPosition
         self.batchSize = max(1, batchSize)
         self.batchingWindow = batchingWindow
         self.maximumRetryAttempts = maximumRetryAttempts

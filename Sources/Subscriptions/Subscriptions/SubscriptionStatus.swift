@@ -13,8 +13,6 @@ public struct SubscriptionStatus: Sendable, Equatable {
     }
 
     public var state: State = .starting
-    /// The next source position to deliver (everything before is done).
-    public var position: UInt64 = 0
     /// Records delivered (handler success).
     public var delivered: Int = 0
     /// Failed handler calls.

@@ -27,6 +27,8 @@ public struct WebhookSettings: Sendable {
     public var reportBatchItemFailures: Bool
     /// The `awsRegion` the lambda format names.
     public var region: String
+    /// The `bootstrapServers` the lambda format names for a Kafka source.
+    public var bootstrapServers: String = ""
 
     public init(
         url: String, format: Format = .sluice, timeout: Duration = .seconds(30), headers: [(String, String)] = [],
@@ -98,6 +100,8 @@ public final class WebhookHandler: SubscriptionHandler {
         let body =
             switch settings.format {
             case .sluice: WebhookPayload.sluice(batch.records)
+            case .lambda where batch.records.first?.kafka != nil:
+                WebhookPayload.lambdaKafka(batch.records, region: settings.region, bootstrapServers: settings.bootstrapServers)
             case .lambda: WebhookPayload.lambdaKinesis(batch.records, region: settings.region)
             }
         var request = HTTPClientRequest(url: settings.url)
@@ -156,7 +160,7 @@ public final class WebhookHandler: SubscriptionHandler {
         case .identifiers(let identifiers):
             var lowest: Int?
             for identifier in identifiers {
-                guard let index = records.firstIndex(where: { String($0.sequence) == identifier }) else {
+                guard let index = records.firstIndex(where: { $0.itemIdentifier == identifier }) else {
                     return .failure(
                         HandlerFailure(
                             kind: .invalidResponse, status: status,
@@ -170,7 +174,7 @@ public final class WebhookHandler: SubscriptionHandler {
                 firstFailedIndex: lowest,
                 HandlerFailure(
                     kind: .functionError, status: status,
-                    message: "the webhook reported \(identifiers.count) failed record(s), the first at sequence \(records[lowest].sequence)",
+                    message: "the webhook reported \(identifiers.count) failed record(s), the first \(records[lowest].itemIdentifier)",
                     bodyExcerpt: excerpt))
         }
     }
@@ -264,10 +268,22 @@ enum BatchItemFailures: Equatable {
                 identifiers.append(text)
             } else if let number = item.withUnsafeBytes({ EnvelopeScanner.decodeInteger($0, range: identifier) }) {
                 identifiers.append(String(number))
+            } else if let kafka = kafkaIdentifier(Array(item[identifier])) {
+                identifiers.append(kafka)
             } else {
                 return .invalid("a batchItemFailures itemIdentifier is empty or not a string: the whole batch failed")
             }
         }
         return .identifiers(identifiers)
+    }
+
+    /// Lambda's MSK identifier `{"topic-partition":"orders-0","offset":15}` as `orders-0:15`.
+    static func kafkaIdentifier(_ object: [UInt8]) -> String? {
+        guard let members = try? EnvelopeScanner.objectMembers(object, keys: ["topic-partition", "offset"]),
+            let topicPartition = members["topic-partition"].flatMap({ EnvelopeScanner.decodeString(object, range: $0) }),
+            !topicPartition.isEmpty,
+            let offset = members["offset"].flatMap({ range in object.withUnsafeBytes { EnvelopeScanner.decodeInteger($0, range: range) } })
+        else { return nil }
+        return topicPartition + ":" + String(offset)
     }
 }
