@@ -35,11 +35,12 @@ func waitFor(_ what: Comment, _ condition: () async -> Bool) async throws {
 func makeSubscription(
     log: any EventLog, handler: any SubscriptionHandler, streams: [String] = ["shop/orders"],
     start: SubscriptionSettings.StartingPosition = .trimHorizon,
-    lanes: Int = 1, batchSize: Int = 10
+    lanes: Int = 1, batchSize: Int = 10, window: Duration = .zero
 ) throws -> Subscription {
     Subscription(
         settings: SubscriptionSettings(
-            name: "s", batchSize: batchSize, parallelizationFactor: lanes, backoff: .init(initial: .milliseconds(2), maximum: .milliseconds(4))),
+            name: "s", batchSize: batchSize, batchingWindow: window, parallelizationFactor: lanes,
+            backoff: .init(initial: .milliseconds(2), maximum: .milliseconds(4))),
         source: LogSource(name: "s", streams: streams.compactMap(StreamPattern.init), startingPosition: start, log: log), handler: handler,
         deadLetters: try DeadLetterStore(directory: nil, subscription: "s"), clock: ElapsedClock(),
         metricsFactory: NOOPMetricsHandler.instance, logger: Logger(label: "test"))
@@ -59,6 +60,22 @@ struct LogSubscriptionTests {
             #expect(handler.handed.flatMap { $0 } == [0, 1, 3])
             #expect(log.subscriptionPosition("s") == 4)
             #expect(subscription.lagRecords == 0)
+            group.cancelAll()
+        }
+    }
+
+    @Test("maximum_batching_window_seconds gathers what arrives within the window into one call")
+    func batchingWindow() async throws {
+        let log = MemoryLog(sinks: [.archive], maxBytes: 1 << 20, subscriptions: ["s"], subscriptionRetention: .seconds(3600))
+        let handler = ScriptedHandler { _, _ in .success }
+        let subscription = try makeSubscription(log: log, handler: handler, start: .latest, window: .seconds(1))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await subscription.run() }
+            try await waitFor("started") { log.subscriptionPosition("s") != nil }
+            _ = try await log.append((0..<3).map { event("a\($0)") })
+            _ = try await log.append((3..<6).map { event("b\($0)") })
+            try await waitFor("delivered") { log.subscriptionPosition("s") == 6 }
+            #expect(handler.handed == [Array(0..<6)], "one call for both appends")
             group.cancelAll()
         }
     }

@@ -54,9 +54,11 @@ struct DeadLetters: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the dead letters not redriven yet (JSON).")
         @OptionGroup var gateway: GatewayAddress
+        @Option(help: "At most this many, oldest first (1–1000).")
+        var limit: Int = 100
 
         func run() async throws {
-            try await gateway.call(.GET, gateway.subscriptionPath + "/dead-letters")
+            try await gateway.call(.GET, gateway.subscriptionPath + "/dead-letters?limit=\(limit)")
         }
     }
 
@@ -79,11 +81,14 @@ struct DeadLetters: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Send dead letters back through the subscription's handler; those delivered leave the list.")
         @OptionGroup var gateway: GatewayAddress
-        @Option(help: "Only this dead letter (default: all of them).")
+        @Option(help: "Only this dead letter (default: all of them, oldest first, up to --limit).")
         var id: String?
+        @Option(help: "At most this many in this call (1–1000); the answer says how many remain.")
+        var limit: Int = 100
 
         func run() async throws {
-            try await gateway.call(.POST, gateway.subscriptionPath + "/dead-letters/redrive" + (id.map { "?id=" + Show.queryValue($0) } ?? ""))
+            let query = "?limit=\(limit)" + (id.map { "&id=" + Show.queryValue($0) } ?? "")
+            try await gateway.call(.POST, gateway.subscriptionPath + "/dead-letters/redrive" + query)
         }
     }
 }

@@ -43,6 +43,7 @@ struct SubscriptionsController: Sendable {
         group.get("subscriptions/:name/dead-letters") { request, context in
             let subscription = try find(context)
             var letters = await subscription.deadLetters.list()
+            let limit = try Self.limit(request)
             if let id = request.uri.queryParameters["id"] {
                 letters = letters.filter { $0.id == String(id) }
                 guard let letter = letters.first else { throw Self.unknownDeadLetter(String(id), subscription.name) }
@@ -51,15 +52,18 @@ struct SubscriptionsController: Sendable {
             }
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: DeadLetter.listJSON(letters))))
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: DeadLetter.listJSON(Array(letters.prefix(limit)), total: letters.count))))
         }
         group.post("subscriptions/:name/dead-letters/redrive") { request, context in
             let subscription = try find(context)
             var letters = await subscription.deadLetters.list()
+            let limit = try Self.limit(request)
             if let id = request.uri.queryParameters["id"] {
                 letters = letters.filter { $0.id == String(id) }
                 if letters.isEmpty { throw Self.unknownDeadLetter(String(id), subscription.name) }
             }
+            let remaining = max(0, letters.count - limit)
+            letters = Array(letters.prefix(limit))
             var redriven: [String] = []
             var failed: [String] = []
             for letter in letters {
@@ -71,7 +75,7 @@ struct SubscriptionsController: Sendable {
             }
             let json =
                 "{\"subscription\":\(EnvelopeWriter.jsonString(subscription.name)),\"redriven\":[\(redriven.joined(separator: ","))],"
-                + "\"failed\":[\(failed.joined(separator: ","))]}"
+                + "\"failed\":[\(failed.joined(separator: ","))],\"remaining\":\(remaining)}"
             return EventsController.json(json, status: .accepted)
         }
     }
@@ -84,6 +88,20 @@ struct SubscriptionsController: Sendable {
                 detail: "no subscription named '\(name)' (configured: \(subscriptions.map(\.name).joined(separator: ", ")))")
         }
         return subscription
+    }
+
+    /// The most dead letters one request lists or redrives.
+    static let maximumLimit = 1000
+
+    /// `?limit=N`: 1…1000, 100 by default.
+    static func limit(_ request: Request) throws -> Int {
+        guard let text = request.uri.queryParameters["limit"] else { return 100 }
+        guard let value = Int(String(text)), (1...maximumLimit).contains(value) else {
+            throw ProblemDetails(
+                status: .badRequest, type: "invalid-limit", title: "Invalid limit",
+                detail: "limit must be an integer from 1 to \(maximumLimit), got '\(text)'")
+        }
+        return value
     }
 
     private static func unknownDeadLetter(_ id: String, _ subscription: String) -> ProblemDetails {

@@ -1,12 +1,13 @@
 internal import Foundation
 
 extension DeadLetter {
-    /// `{"dead_letters":[…]}`: what the HTTP API and `sluice dlq` show.
-    public static func listJSON(_ letters: [DeadLetter]) -> [UInt8] {
+    /// `{"count":total,"dead_letters":[…]}`: what the HTTP API and `sluice dlq` show (`letters` may be the first
+    /// `limit` of `total`).
+    public static func listJSON(_ letters: [DeadLetter], total: Int? = nil) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let items = letters.compactMap { try? encoder.encode($0) }
-        var out = Array(#"{"count":"#.utf8) + Array(String(letters.count).utf8) + Array(#","dead_letters":["#.utf8)
+        var out = Array(#"{"count":"#.utf8) + Array(String(total ?? letters.count).utf8) + Array(#","dead_letters":["#.utf8)
         for (index, item) in items.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out += item

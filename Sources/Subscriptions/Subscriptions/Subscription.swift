@@ -49,13 +49,18 @@ public final class Subscription: Service, Sendable {
             metrics: metrics, logger: logger)
     }
 
+    /// Runs until graceful shutdown. It never throws: a subscription's trouble must not stop the gateway (a
+    /// service that throws ends the whole service group), so failures are retried and shown in `last_error`.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            do {
+        do {
+            try await cancelWhenGracefulShutdown {
                 try await self.deliverForever()
-            } catch is CancellationError {
-                // Shutting down: the batch in flight is abandoned without a checkpoint.
             }
+        } catch is CancellationError {
+            // Shutting down: the batch in flight is abandoned without a checkpoint.
+        } catch {
+            logger.error("subscription stopped", metadata: ["subscription": "\(name)", "error": "\(error)"])
+            noteSourceFailure(error, what: "stopped")
         }
         await source.stop()
         control.update { $0.state = .stopped }
@@ -120,19 +125,36 @@ public final class Subscription: Service, Sendable {
         let processor = self.processor
         let lanes = settings.parallelizationFactor
         let wanted = settings.batchSize * lanes
+        var failedReads = 0
         while true {
             try Task.checkCancellation()
             if let target = control.takeReplay() {
-                try await source.replay(to: target)
-                logger.info("subscription replayed", metadata: ["subscription": "\(name)", "target": "\(target)"])
+                do {
+                    try await source.replay(to: target)
+                    logger.info("subscription replayed", metadata: ["subscription": "\(name)", "target": "\(target)"])
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    noteSourceFailure(error, what: "cannot replay to \(target)")
+                }
             }
             try await control.waitWhilePaused()
-            var read = try await self.read(wanted, deadline: nil)
+            var read: SourceRead
+            do {
+                read = try await self.read(wanted, deadline: nil)
+                failedReads = 0
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                // A damaged log record, a broker error: shown, then read again after the backoff (the log skips a
+                // damaged segment on the next read; librdkafka reconnects).
+                failedReads += 1
+                noteSourceFailure(error, what: "cannot read the source")
+                try await clock.sleep(for: settings.backoff.delay(attempt: failedReads))
+                continue
+            }
             if settings.batchingWindow > .zero, read.checkpoint != nil {
-                let deadline = clock.now.advanced(by: settings.batchingWindow)
-                while read.records.count < wanted, clock.now < deadline, !control.isPaused {
-                    read = read.followed(by: try await self.read(wanted - read.records.count, deadline: deadline))
-                }
+                read = try await gather(after: read, wanted: wanted)
             }
             guard let checkpoint = read.checkpoint else { continue }
             for gap in read.gaps { await recordGap(gap) }
@@ -151,6 +173,24 @@ public final class Subscription: Service, Sendable {
             control.update { $0.oldestPendingMillis = nil }
             refreshGauges()
         }
+    }
+
+    /// More records within the batching window, up to `wanted`. A failing read ends the window early: what was
+    /// read is delivered (the source's position already moved past it).
+    private func gather(after first: SourceRead, wanted: Int) async throws -> SourceRead {
+        var read = first
+        let deadline = clock.now.advanced(by: settings.batchingWindow)
+        while read.records.count < wanted, clock.now < deadline, !control.isPaused {
+            do {
+                read = read.followed(by: try await self.read(wanted - read.records.count, deadline: deadline))
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                noteSourceFailure(error, what: "cannot read the source")
+                break
+            }
+        }
+        return read
     }
 
     /// Starts the source, retrying (with the backoff, the error in `last_error`) until it starts.
