@@ -89,6 +89,18 @@ struct KafkaSubscriptionTests {
         #expect(try await eventually(timeout: .seconds(60)) { try await receiver.received().count >= before + 100 })
         let replayed = try await receiver.received().dropFirst(before).map(\.n)
         #expect(Set(replayed) == Set(100..<200), "exactly the events produced after the time")
+        // Replay one partition to an offset: exactly that partition's records from there are delivered again.
+        let partitionZero = Set(try await receiver.received().filter { $0.partition == 0 }.map(\.n))
+        #expect(!partitionZero.isEmpty)
+        let beforeOffsets = try await receiver.received().count
+        let byOffset = try await a.post(
+            "/v1/subscriptions/orders-from-kafka/replay", #"{"from":{"offset":{"partitions":[{"partition":0,"offset":0}]}}}"#)
+        #expect(byOffset.status == 202, "\(byOffset.body)")
+        #expect(
+            try await eventually(timeout: .seconds(60)) { try await receiver.received().count >= beforeOffsets + partitionZero.count })
+        let again = try await receiver.received().dropFirst(beforeOffsets)
+        #expect(again.allSatisfy { $0.partition == 0 })
+        #expect(Set(again.map(\.n)) == partitionZero)
         let status = try await a.get("/v1/subscriptions/orders-from-kafka").object
         #expect((status["source"] as? [String: Any])?["kafka"] != nil)
         #expect((status["counts"] as? [String: Any])?["dead_lettered"] as? Int == 0)

@@ -28,6 +28,8 @@ final class WebhookReceiver: Sendable {
         var ok: Bool
         var signatureOK: Bool?
         var format: String
+        /// The Kafka partition, from a Kafka source.
+        var partition: Int?
     }
 
     /// Every record handed to the receiver so far, in arrival order.
@@ -38,7 +40,7 @@ final class WebhookReceiver: Sendable {
             Record(
                 sequence: item["sequence"] as? Int ?? -1, eventID: item["event_id"] as? String ?? "",
                 partitionKey: item["partition_key"] as? String ?? "", n: item["n"] as? Int ?? -1, ok: item["ok"] as? Bool ?? false,
-                signatureOK: item["signature_ok"] as? Bool, format: item["format"] as? String ?? "")
+                signatureOK: item["signature_ok"] as? Bool, format: item["format"] as? String ?? "", partition: item["partition"] as? Int)
         }
     }
 
@@ -254,6 +256,8 @@ struct SubscriptionEndToEndTests {
 
         let bad = try await client.post("/v1/subscriptions/orders/replay", #"{"from":{"timestamp":"yesterday"}}"#)
         #expect(bad.status == 400)
+        let offsets = try await client.post("/v1/subscriptions/orders/replay", #"{"from":{"offset":{"partitions":[{"partition":0,"offset":1}]}}}"#)
+        #expect(offsets.status == 400 && offsets.body.contains("only a kafka source"), "\(offsets.body)")
         #expect(bad.header("Content-Type") == "application/problem+json")
         #expect(try await client.get("/v1/subscriptions/nope").status == 404)
 

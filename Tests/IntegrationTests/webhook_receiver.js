@@ -3,7 +3,8 @@
 //
 // usage: node webhook_receiver.js PORT   (env SIGNING_SECRET: verify Sluice-Signature)
 // POST /control {"poison":[n…], "healed":bool, "delay_ms":N, "status":N}  changes its behaviour;
-// GET /received  lists every record it was handed: {sequence, event_id, partition_key, n, ok, signature_ok, format}.
+// GET /received  lists every record it was handed: {sequence, event_id, partition_key, n, ok, signature_ok, format,
+// partition (from a Kafka source)}.
 'use strict';
 const http = require('http');
 const crypto = require('crypto');
@@ -16,7 +17,10 @@ const received = [];
 /// The records of either format: Lambda's Kinesis event, or sluice's array of {position, event}.
 function recordsOf(event) {
     if (Array.isArray(event)) {
-        return event.map((item) => ({ id: item.position.sequence, envelope: item.event, format: 'sluice' }));
+        return event.map((item) => ({
+            id: item.position.sequence ?? `${item.position.topic}-${item.position.partition}:${item.position.offset}`,
+            envelope: item.event, format: 'sluice', partition: item.position.partition,
+        }));
     }
     return event.Records.map((record) => ({
         id: record.kinesis.sequenceNumber,
@@ -34,7 +38,7 @@ exports.handler = async (event) => {
         const ok = !(payload.poison === true || control.poison.has(payload.n)) || control.healed;
         received.push({
             sequence: Number(record.id), event_id: record.envelope.event_id, partition_key: record.envelope.partition_key,
-            n: payload.n, ok, signature_ok: event.__signatureOK, format: record.format,
+            n: payload.n, ok, signature_ok: event.__signatureOK, format: record.format, partition: record.partition,
         });
         if (!ok) batchItemFailures.push({ itemIdentifier: record.id });
     }

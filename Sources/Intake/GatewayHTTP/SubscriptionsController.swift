@@ -30,12 +30,16 @@ struct SubscriptionsController: Sendable {
         group.post("subscriptions/:name/replay") { request, context in
             let subscription = try find(context)
             let body = try await request.body.collect(upTo: 64 * 1024)
-            let target = try Self.replayTarget(Array(body.readableBytesView))
+            let target = try Self.replayTarget(Array(body.readableBytesView), topic: subscription.source.kafkaTopic)
             subscription.replay(to: target)
             let description =
                 switch target {
                 case .timestamp(let millis): "{\"timestamp\":\(EnvelopeWriter.jsonString(Timestamp.rfc3339(millis: millis)))}"
                 case .sequence(let sequence): "{\"sequence\":\(sequence)}"
+                case .offsets(let offsets):
+                    "{\"offset\":{\"partitions\":["
+                        + offsets.map { "{\"topic\":\(EnvelopeWriter.jsonString($0.topic)),\"partition\":\($0.partition),\"offset\":\($0.next)}" }
+                        .joined(separator: ",") + "]}}"
                 }
             return EventsController.json(
                 "{\"subscription\":\(EnvelopeWriter.jsonString(subscription.name)),\"replay\":\(description)}", status: .accepted)
@@ -110,22 +114,26 @@ struct SubscriptionsController: Sendable {
             detail: "subscription '\(subscription)' has no dead letter '\(id)' (already redriven, or never there)")
     }
 
-    /// `{"from":{"timestamp":"RFC 3339"}}`, `{"from":{"sequence":N}}`, or the same members at the top level.
-    static func replayTarget(_ body: [UInt8]) throws -> ReplayTarget {
+    /// `{"from":{"timestamp":"RFC 3339"}}`, `{"from":{"sequence":N}}`, or the same members at the top level; for a
+    /// Kafka source also `{"from":{"offset":{"topic":T,"partitions":[{"partition":P,"offset":O},…]}}}`.
+    static func replayTarget(_ body: [UInt8], topic: String?) throws -> ReplayTarget {
         func invalid(_ detail: String) -> ProblemDetails {
             ProblemDetails(status: .badRequest, type: "invalid-replay", title: "Invalid replay request", detail: detail)
         }
         let usage = #"expected {"from":{"timestamp":"2026-12-01T10:00:00Z"}} or {"from":{"sequence":123}}"#
-        guard var members = try? EnvelopeScanner.objectMembers(body, keys: ["from", "timestamp", "sequence"]) else {
+        guard var members = try? EnvelopeScanner.objectMembers(body, keys: ["from", "timestamp", "sequence", "offset"]) else {
             throw invalid("the body is not a JSON object: " + usage)
         }
         var object = body
         if let from = members["from"] {
             object = Array(body[from])
-            guard let inner = try? EnvelopeScanner.objectMembers(object, keys: ["timestamp", "sequence"]) else {
+            guard let inner = try? EnvelopeScanner.objectMembers(object, keys: ["timestamp", "sequence", "offset"]) else {
                 throw invalid("'from' is not an object: " + usage)
             }
             members = inner
+        }
+        if let range = members["offset"] {
+            return try offsets(Array(object[range]), topic: topic, invalid: invalid)
         }
         if let range = members["timestamp"] {
             guard let text = EnvelopeScanner.decodeString(object, range: range), let millis = RFC3339.parseMillis(text) else {
@@ -141,6 +149,29 @@ struct SubscriptionsController: Sendable {
             return .sequence(UInt64(value))
         }
         throw invalid("no 'timestamp' or 'sequence': " + usage)
+    }
+
+    /// `{"topic":T,"partitions":[{"partition":P,"offset":O},…]}` (the topic defaults to the source's).
+    private static func offsets(_ object: [UInt8], topic: String?, invalid: (String) -> ProblemDetails) throws -> ReplayTarget {
+        let usage = #"expected {"from":{"offset":{"partitions":[{"partition":0,"offset":15}]}}} for a kafka source"#
+        guard let sourceTopic = topic else { throw invalid("only a kafka source replays to offsets") }
+        guard let members = try? EnvelopeScanner.objectMembers(object, keys: ["topic", "partitions"]),
+            let list = members["partitions"], let elements = try? EnvelopeScanner.arrayElements(Array(object[list]))
+        else { throw invalid(usage) }
+        let named = members["topic"].flatMap { EnvelopeScanner.decodeString(object, range: $0) } ?? sourceTopic
+        let items = Array(object[list])
+        var offsets: [PartitionOffset] = []
+        for element in elements {
+            let item = Array(items[element])
+            guard let fields = try? EnvelopeScanner.objectMembers(item, keys: ["partition", "offset"]),
+                let partition = fields["partition"].flatMap({ range in item.withUnsafeBytes { EnvelopeScanner.decodeInteger($0, range: range) } }),
+                let offset = fields["offset"].flatMap({ range in item.withUnsafeBytes { EnvelopeScanner.decodeInteger($0, range: range) } }),
+                let partition32 = Int32(exactly: partition), partition32 >= 0, offset >= 0
+            else { throw invalid(usage) }
+            offsets.append(PartitionOffset(topic: named, partition: partition32, next: Int64(offset)))
+        }
+        guard !offsets.isEmpty else { throw invalid(usage) }
+        return .offsets(offsets)
     }
 
     static func statusJSON(_ subscription: Subscription) -> String {

@@ -99,6 +99,14 @@ public final class KafkaSource: SubscriptionSource {
         case .sequence(let offset):
             try await consumer.seek(assigned.map { ($0.topic, $0.partition, Int64(clamping: offset)) })
             state.withLock { $0.skipBefore = nil }
+        case .offsets(let offsets):
+            let owned = Set(assigned.map(\.partition))
+            let mine = offsets.filter { $0.topic == topic && owned.contains($0.partition) }
+            guard !mine.isEmpty else {
+                throw SubscriptionSourceError("none of those partitions of \(topic) is assigned to this gateway (it has \(owned.sorted()))")
+            }
+            try await consumer.seek(mine.map { ($0.topic, $0.partition, $0.next) })
+            state.withLock { $0.skipBefore = nil }
         case .timestamp(let millis):
             let found = try await consumer.offsetsForTimes(assigned, millis: millis)
             // No offset (past the end) and Tansu's 0 past its last batch both start at the beginning: the time check on
@@ -129,6 +137,8 @@ public final class KafkaSource: SubscriptionSource {
         }
         return SourceProgress(positionsJSON: "[" + items.joined(separator: ",") + "]", lagRecords: lag)
     }
+
+    public var kafkaTopic: String? { topic }
 
     public var descriptionJSON: String {
         "{\"kafka\":{\"topic\":\(EnvelopeWriter.jsonString(topic)),\"group_id\":\(EnvelopeWriter.jsonString(groupID))}}"

@@ -87,6 +87,8 @@ public final class LogSource: SubscriptionSource {
             skipBefore = millis
         case .sequence(let sequence):
             position = min(max(sequence, first), log.nextSequence)
+        case .offsets:
+            throw SubscriptionSourceError("the log source replays to a timestamp or a sequence, not to Kafka offsets")
         }
         guard let reader = state.withLock({ $0.reader }) else { return }
         try reader.seek(to: position)

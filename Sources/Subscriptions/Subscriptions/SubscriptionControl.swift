@@ -4,8 +4,10 @@ import Synchronization
 public enum ReplayTarget: Sendable, Equatable {
     /// The first record received at or after this Unix ms.
     case timestamp(Int64)
-    /// This source position (clamped to what the source still holds).
+    /// This source position (clamped to what the source still holds); for Kafka, this offset in every partition.
     case sequence(UInt64)
+    /// For Kafka: these partitions to these offsets (the others stay where they are).
+    case offsets([PartitionOffset])
 }
 
 /// A subscription's shared state: its status, pause and resume, replay requests, and the signal that wakes its

@@ -18,6 +18,12 @@ public protocol SubscriptionSource: Sendable {
     var progress: SourceProgress { get }
     /// The source as the HTTP API shows it (JSON).
     var descriptionJSON: String { get }
+    /// The topic of a Kafka source (replay to offsets names its partitions); nil for the others.
+    var kafkaTopic: String? { get }
+}
+
+extension SubscriptionSource {
+    public var kafkaTopic: String? { nil }
 }
 
 /// What one ``SubscriptionSource/next(maxRecords:)`` returned.
