@@ -80,10 +80,12 @@ public struct SubscriptionConfiguration: Sendable, Equatable {
         }
     }
 
-    /// Where records that exhausted the policy go.
-    public enum DeadLetterDestination: String, Sendable, Equatable, CaseIterable {
+    /// Where records that exhausted the policy go (always also the gateway's own store, for inspection and redrive).
+    public enum DeadLetterDestination: Sendable, Equatable {
         /// The subscription's dead-letter store inside the gateway (`GET /v1/subscriptions/{name}/dead-letters`).
         case log
+        /// A Kafka topic (the `kafka:` section's connection), besides the gateway's store.
+        case kafka(topic: String)
     }
 
     /// Unique, `[a-z0-9][a-z0-9._-]{0,62}`: it names files, metrics and URLs.

@@ -6,7 +6,7 @@ extension ConfigurationDecoder {
     /// Sources and handlers of ARCHITECTURE.md §3 that a later version builds; named so the error says so.
     static let plannedSources = ["kinesis"]
     static let plannedHandlers = ["postgres"]
-    static let plannedDeadLetterDestinations = ["archive", "kafka", "kinesis"]
+    static let plannedDeadLetterDestinations = ["archive", "kinesis"]
 
     func decodeNetwork(_ map: MappingReader) -> NetworkConfiguration {
         var network = NetworkConfiguration()
@@ -104,7 +104,9 @@ extension ConfigurationDecoder {
         map.boolean("report_batch_item_failures", into: &policy.reportBatchItemFailures)
         map.integer("parallelization_factor", .between(1, 10), into: &policy.parallelizationFactor)
         if let node = map.take("on_failure") {
-            if let destination = decodeDeadLetterDestination(node, path.key("on_failure")) { policy.onFailure = destination }
+            if let destination = decodeDeadLetterDestination(node, path.key("on_failure"), hasKafka: hasKafka) {
+                policy.onFailure = destination
+            }
         }
         map.finish()
         guard let name, let source, let handler else { return nil }
@@ -277,13 +279,19 @@ extension ConfigurationDecoder {
         value.unicodeScalars.contains { $0 == "\r" || $0 == "\n" || $0 == "\0" } ? ["must not contain CR, LF or NUL"] : []
     }
 
-    private func decodeDeadLetterDestination(_ node: Node, _ path: ConfigPath) -> SubscriptionConfiguration.DeadLetterDestination? {
+    private func decodeDeadLetterDestination(_ node: Node, _ path: ConfigPath, hasKafka: Bool)
+        -> SubscriptionConfiguration.DeadLetterDestination?
+    {
         guard
             let (kind, map) = singleKind(
-                node, path, kinds: ["log"], planned: Self.plannedDeadLetterDestinations, example: "{log: {}}")
+                node, path, kinds: ["log", "kafka"], planned: Self.plannedDeadLetterDestinations, example: "{log: {}}")
         else { return nil }
-        map.finish()
-        return SubscriptionConfiguration.DeadLetterDestination(rawValue: kind)
+        defer { map.finish() }
+        guard kind == "kafka" else { return .log }
+        if !hasKafka {
+            context.error(path.key("kafka"), "a kafka dead-letter topic needs the 'kafka:' section (bootstrap_servers, security)", at: map.mark)
+        }
+        return map.requiredString("topic").map { .kafka(topic: $0) }
     }
 
     static func isNullNode(_ node: Node) -> Bool {

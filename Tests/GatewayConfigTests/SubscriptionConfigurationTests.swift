@@ -126,7 +126,9 @@ struct SubscriptionConfigurationTests {
               - name: k
                 source: {kafka: {topic: orders, group_id: billing, starting_position: trim_horizon, properties: {session.timeout.ms: 6000}}}
                 handler: {webhook: {url: "http://h/x"}}
+                on_failure: {kafka: {topic: orders-dlq}}
             """)
+        #expect(configuration.subscriptions.first?.onFailure == .kafka(topic: "orders-dlq"))
         guard case .kafka(let source) = configuration.subscriptions.first?.source else {
             Issue.record("expected a kafka source")
             return

@@ -6,8 +6,8 @@ import Testing
 private let readTopicScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("KafkaTests/read_topic.py")
 
-/// One message read back from the topic.
-private struct KafkaMessage {
+/// One message read back from the topic (also read by the subscription tests).
+struct KafkaMessage {
     var partition: Int
     var offset: Int
     var key: String
@@ -16,7 +16,7 @@ private struct KafkaMessage {
     var envelope: [String: Any]?
 }
 
-private func readTopic(_ broker: TansuBroker, _ topic: String, expected: Int) throws -> [KafkaMessage] {
+func readTopic(_ broker: TansuBroker, _ topic: String, expected: Int) throws -> [KafkaMessage] {
     let output = try PythonScript.run(
         readTopicScript, arguments: [broker.bootstrapServers, topic, String(expected), "120"],
         hint: "read_topic.py needs python3 with confluent-kafka: run scripts/kafka-peers")

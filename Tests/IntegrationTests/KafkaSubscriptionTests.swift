@@ -105,4 +105,32 @@ struct KafkaSubscriptionTests {
         #expect((status["source"] as? [String: Any])?["kafka"] != nil)
         #expect((status["counts"] as? [String: Any])?["dead_lettered"] as? Int == 0)
     }
+
+    @Test("on_failure to a Kafka topic: the dead letter, with its metadata and records, is produced there before the position moves")
+    func deadLettersToKafka() async throws {
+        let directory = try makeTemporaryDirectory("kafka-dead-letters")
+        let broker = try TansuBroker.start()
+        defer { broker.stop() }
+        try broker.createTopic("orders-dlq", partitions: 1)
+        let receiver = try WebhookReceiver(directory: directory)
+        let config =
+            subscriptionConfig(
+                url: receiver.url,
+                policy: "batch_size: 10\nmaximum_retry_attempts: 1\non_failure: {kafka: {topic: orders-dlq}}")
+            + "\nkafka: {bootstrap_servers: \(broker.bootstrapServers)}\n"
+        let gateway = try SluiceProcess(directory: directory, config: config)
+        defer { _ = gateway.terminate() }
+        let client = GatewayClient(baseURL: gateway.baseURL)
+        try await postOrders(client, 0..<20, poison: [7])
+        #expect(try await eventually { try await receiver.delivered() == Set(0..<20).subtracting([7]) })
+        let messages = try readTopic(broker, "orders-dlq", expected: 1)
+        #expect(messages.count == 1)
+        let letter = try #require(messages.first?.envelope)
+        #expect(letter["condition"] as? String == "RetryAttemptsExhausted")
+        #expect(letter["subscription"] as? String == "orders")
+        #expect((letter["records"] as? [[String: Any]])?.map { $0["event_id"] as? String } == ["e-7"])
+        #expect(messages.first?.key == "orders")
+        // The gateway's own store has it too, for inspection and redrive.
+        #expect((try await client.get("/v1/subscriptions/orders/dead-letters").object["count"] as? Int) == 1)
+    }
 }

@@ -14,6 +14,8 @@ import WebhookHandler
 struct WiredSubscriptions {
     var subscriptions: [Subscription] = []
     var handlersService: WebhookHandlersService?
+    /// The Kafka producers of `on_failure: {kafka: …}`, closed with the handlers.
+    var forwarders: [KafkaDeadLetterForwarder] = []
 }
 
 /// Where the dead letters of `durability.mode: disk` live (nil keeps them in memory).
@@ -30,8 +32,11 @@ func makeSubscriptions(
     var handlers: [WebhookHandler] = []
     for subscription in configuration.subscriptions {
         let deadLetters: DeadLetterStore
+        let forwarder = try makeDeadLetterForwarder(subscription, configuration: configuration, logger: logger)
+        if let forwarder { wired.forwarders.append(forwarder) }
         do {
-            deadLetters = try DeadLetterStore(directory: deadLetterDirectory(configuration.durability), subscription: subscription.name)
+            deadLetters = try DeadLetterStore(
+                directory: deadLetterDirectory(configuration.durability), subscription: subscription.name, forwarder: forwarder)
         } catch {
             throw GatewayStartupError(message: "subscriptions[\(subscription.name)]: cannot open its dead letters: \(error)")
         }
@@ -57,7 +62,7 @@ func makeSubscriptions(
                 handlerJSON: handlerJSON, deadLetters: deadLetters, clock: ElapsedClock(clock), metricsFactory: metrics,
                 logger: logger))
     }
-    wired.handlersService = WebhookHandlersService(handlers: handlers)
+    wired.handlersService = WebhookHandlersService(handlers: handlers, forwarders: wired.forwarders)
     return wired
 }
 
@@ -87,19 +92,7 @@ func makeSource(
         return LogSource(name: subscription.name, streams: source.streams.compactMap(StreamPattern.init), startingPosition: start, log: log)
     case .kafka(let source):
         let path = "subscriptions[\(subscription.name)].source.kafka"
-        guard let kafka = configuration.kafka else {
-            throw GatewayStartupError(message: "\(path): a kafka source needs the 'kafka:' section")
-        }
-        let connection: KafkaConnectionConfiguration
-        do {
-            connection = try KafkaConnectionConfiguration(kafka)
-        } catch {
-            throw GatewayStartupError(message: "\(error)")
-        }
-        if connection.saslMechanism == .awsMSKIAM {
-            throw GatewayStartupError(message: "\(path): the kafka source does not support AWS_MSK_IAM yet (the sink does)")
-        }
-        let properties = connection.properties.merging(kafka.properties) { _, new in new }.merging(source.properties) { _, new in new }
+        let properties = try subscriptionKafkaProperties(configuration: configuration, path: path, extra: source.properties)
         let consumer: KafkaGroupConsumer
         do {
             consumer = try KafkaGroupConsumer(
@@ -122,13 +115,49 @@ func subscriptionSettings(_ subscription: SubscriptionConfiguration) -> Subscrip
         reportBatchItemFailures: subscription.reportBatchItemFailures, parallelizationFactor: subscription.parallelizationFactor)
 }
 
-/// Shuts the webhook handlers' HTTP clients down once every subscription has stopped (it starts before them, so it
-/// stops after them).
+/// Shuts the webhook handlers' HTTP clients and the dead-letter producers down once every subscription has stopped
+/// (it starts before them, so it stops after them).
 struct WebhookHandlersService: Service {
     let handlers: [WebhookHandler]
+    let forwarders: [KafkaDeadLetterForwarder]
 
     func run() async throws {
         try? await gracefulShutdown()
         for handler in handlers { await handler.shutdown() }
+        for forwarder in forwarders { await forwarder.close() }
+    }
+}
+
+/// The Kafka connection properties of a subscription's source or dead-letter topic: the `kafka:` section's connection,
+/// its pass-through properties, then `extra` (MSK IAM is refused: not wired for subscriptions yet).
+func subscriptionKafkaProperties(
+    configuration: Configuration, path: String, extra: [String: String] = [:]
+) throws(GatewayStartupError) -> [String: String] {
+    guard let kafka = configuration.kafka else {
+        throw GatewayStartupError(message: "\(path): needs the 'kafka:' section")
+    }
+    let connection: KafkaConnectionConfiguration
+    do {
+        connection = try KafkaConnectionConfiguration(kafka)
+    } catch {
+        throw GatewayStartupError(message: "\(error)")
+    }
+    if connection.saslMechanism == .awsMSKIAM {
+        throw GatewayStartupError(message: "\(path): AWS_MSK_IAM is not supported for subscriptions yet (the sink has it)")
+    }
+    return connection.properties.merging(kafka.properties) { _, new in new }.merging(extra) { _, new in new }
+}
+
+/// `on_failure: {kafka: {topic}}`'s producer; nil for the other destinations.
+func makeDeadLetterForwarder(
+    _ subscription: SubscriptionConfiguration, configuration: Configuration, logger: Logger
+) throws(GatewayStartupError) -> KafkaDeadLetterForwarder? {
+    guard case .kafka(let topic) = subscription.onFailure else { return nil }
+    let path = "subscriptions[\(subscription.name)].on_failure.kafka"
+    let properties = try subscriptionKafkaProperties(configuration: configuration, path: path)
+    do {
+        return try KafkaDeadLetterForwarder(topic: topic, properties: properties, logger: logger)
+    } catch {
+        throw GatewayStartupError(message: "\(path): \(error)")
     }
 }

@@ -162,6 +162,22 @@ struct BatchProcessor: Sendable {
                 do { try await clock.sleep(for: settings.backoff.delay(attempt: attempt)) } catch { return }
             }
         }
+        if let forwarder = deadLetters.forwarder {
+            // The position moves past these records only once the destination has them too.
+            var forwardAttempt = 0
+            while true {
+                do {
+                    try await forwarder.forward(letter)
+                    break
+                } catch {
+                    forwardAttempt += 1
+                    logger.error(
+                        "cannot send a dead letter to \(forwarder.destination), retrying",
+                        metadata: ["subscription": "\(settings.name)", "error": "\(error)"])
+                    do { try await clock.sleep(for: settings.backoff.delay(attempt: forwardAttempt)) } catch { return }
+                }
+            }
+        }
         metrics.deadLettered[letter.condition]?.increment(by: count)
         control.update { $0.deadLettered += count }
         logger.error(

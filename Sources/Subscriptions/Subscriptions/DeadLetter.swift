@@ -147,6 +147,14 @@ public struct DeadLetterStoreError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(path): \(message)" }
 }
 
+/// Sends each dead letter on to `on_failure`'s destination (a Kafka topic), after the gateway's own store has it.
+public protocol DeadLetterForwarder: Sendable {
+    /// Where the dead letters go, for logs (`kafka topic orders-dlq`).
+    var destination: String { get }
+    /// Returns once the destination has the dead letter durably (for Kafka: its delivery report).
+    func forward(_ letter: DeadLetter) async throws
+}
+
 /// One subscription's dead letters: an append-only NDJSON file (`<dir>/<subscription>.ndjson`, each line synced)
 /// of dead letters and redrive marks, or memory only when the log is in memory.
 public actor DeadLetterStore {
@@ -158,9 +166,12 @@ public actor DeadLetterStore {
     private let path: String?
     private var entries: [DeadLetter] = []
     private var counter = 0
+    /// `on_failure`'s destination beyond this store, when it has one.
+    public nonisolated let forwarder: (any DeadLetterForwarder)?
 
     /// Opens (or creates) the store; `directory` nil keeps it in memory.
-    public init(directory: String?, subscription: String) throws(DeadLetterStoreError) {
+    public init(directory: String?, subscription: String, forwarder: (any DeadLetterForwarder)? = nil) throws(DeadLetterStoreError) {
+        self.forwarder = forwarder
         guard let directory else {
             self.path = nil
             return
