@@ -18,7 +18,7 @@ extension ConfigurationDecoder {
                         network.allowedWebhookHosts.append(host)
                     }
                 }
-            } else if !Self.isNullNode(node) {
+            } else if !Self.isNull(node) {
                 context.error(path, "expected a list of host names and CIDR blocks, got \(DecodingContext.describe(node))", at: node.mark)
             }
         }
@@ -292,10 +292,5 @@ extension ConfigurationDecoder {
             context.error(path.key("kafka"), "a kafka dead-letter topic needs the 'kafka:' section (bootstrap_servers, security)", at: map.mark)
         }
         return map.requiredString("topic").map { .kafka(topic: $0) }
-    }
-
-    static func isNullNode(_ node: Node) -> Bool {
-        if case .scalar(let scalar) = node { return DecodingContext.isNull(scalar) }
-        return false
     }
 }

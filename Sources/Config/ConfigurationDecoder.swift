@@ -61,7 +61,7 @@ struct ConfigurationDecoder {
         return configuration
     }
 
-    private static func isNull(_ node: Node) -> Bool {
+    static func isNull(_ node: Node) -> Bool {
         if case .scalar(let scalar) = node { return DecodingContext.isNull(scalar) }
         return false
     }

@@ -84,7 +84,7 @@ public final class KafkaGroupConsumer: Sendable {
                 let remaining = deadline - ContinuousClock.now
                 let waitMs =
                     messages.isEmpty
-                    ? max(0, Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)) : 0
+                    ? KafkaProducer.milliseconds(remaining) : 0
                 guard let message = rd_kafka_consumer_poll(handle.pointer, waitMs) else { break }
                 defer { rd_kafka_message_destroy(message) }
                 let m = message.pointee

@@ -395,6 +395,8 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// A librdkafka timeout: `duration` in whole milliseconds, clamped to `0...Int32.max` (every client of this module
+    /// converts through it).
     static func milliseconds(_ duration: Duration) -> Int32 {
         let (seconds, attoseconds) = duration.components
         if seconds < 0 { return 0 }

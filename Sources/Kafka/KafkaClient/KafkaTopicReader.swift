@@ -94,7 +94,7 @@ public final class KafkaTopicReader: Sendable {
     /// - Throws: ``KafkaError``: `_UNKNOWN_TOPIC` / `UNKNOWN_TOPIC_OR_PART` when it does not exist, `_TIMED_OUT` when no
     ///   broker answered within `timeout`.
     public func watermarks(topic: String, timeout: Duration) throws(KafkaError) -> [(partition: Int32, low: Int64, high: Int64)] {
-        let timeoutMs = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeoutMs = KafkaProducer.milliseconds(timeout)
         guard let rkt = rd_kafka_topic_new(handle.pointer, topic, nil) else {
             throw KafkaError(code: rd_kafka_last_error(), handle: handle.pointer)
         }

@@ -286,8 +286,7 @@ public final class Subscription: Service, Sendable {
             lastError: nil, firstSequence: gap.lowerBound, lastSequence: gap.upperBound, deadLetteredAtMillis: now, records: [])
         let count = gap.upperBound - gap.lowerBound + 1
         control.update { $0.retentionGapRecords += count }
-        Counter(label: "sluice_subscription_retention_gap_records_total", dimensions: [("subscription", name)], factory: metrics.factory)
-            .increment(by: Int(clamping: count))
+        metrics.retentionGapRecords.increment(by: Int(clamping: count))
         logger.error(
             "subscription fell behind the source's retention: records skipped",
             metadata: ["subscription": "\(name)", "first_sequence": "\(gap.lowerBound)", "last_sequence": "\(gap.upperBound)"])

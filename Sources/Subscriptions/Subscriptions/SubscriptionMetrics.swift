@@ -7,6 +7,7 @@ public struct SubscriptionMetrics: Sendable {
     let handlerDuration: Timer
     let lagRecords: Gauge
     let iteratorAge: Gauge
+    let retentionGapRecords: Counter
     let factory: any MetricsFactory
     let subscription: String
 
@@ -27,6 +28,7 @@ public struct SubscriptionMetrics: Sendable {
         handlerDuration = Timer(label: "sluice_subscription_handler_duration_seconds", dimensions: dimensions, factory: factory)
         lagRecords = Gauge(label: "sluice_subscription_lag_records", dimensions: dimensions, factory: factory)
         iteratorAge = Gauge(label: "sluice_subscription_iterator_age_seconds", dimensions: dimensions, factory: factory)
+        retentionGapRecords = Counter(label: "sluice_subscription_retention_gap_records_total", dimensions: dimensions, factory: factory)
     }
 
     /// A failed handler call, by reason (the failure's kind).
