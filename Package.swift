@@ -281,6 +281,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // `on_failure` destinations beyond the gateway's store: the archive's error prefix and a Kinesis stream.
+        .target(
+            name: "DeadLetterDestinations",
+            dependencies: ["Subscriptions", "ArchiveSink", "KinesisAPI", "GatewayCore"],
+            path: "Sources/Subscriptions/DeadLetterDestinations",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tools: `sluice bench` and `sluice verify`
 
         // `sluice bench`: the load generator (closed and open loop, HDR histograms, JSON reports, SVG plots).
@@ -328,7 +336,7 @@ let package = Package(
             dependencies: [
                 "GatewayCore", "GatewayConfig", "GatewayHTTP", "Routing", "GatewayLog", "WriteAheadLog", "Delivery",
                 "ArchiveSink", "KinesisSink", "KafkaSink", "KafkaClient", "MSKIAMAuth", "AWSCredentials", "AWSJSONClient", "KinesisAPI",
-                "Subscriptions", "WebhookHandler", "KafkaSubscriptionSource",
+                "Subscriptions", "WebhookHandler", "KafkaSubscriptionSource", "DeadLetterDestinations",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -516,7 +524,8 @@ let package = Package(
         .testTarget(
             name: "SubscriptionsTests",
             dependencies: [
-                "Subscriptions", "WebhookHandler", "GatewayLog", "GatewayCore", "Delivery",
+                "Subscriptions", "WebhookHandler", "DeadLetterDestinations", "ArchiveSink", "GatewayTesting", "GatewayLog",
+                "GatewayCore", "Delivery",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -84,8 +84,12 @@ public struct SubscriptionConfiguration: Sendable, Equatable {
     public enum DeadLetterDestination: Sendable, Equatable {
         /// The subscription's dead-letter store inside the gateway (`GET /v1/subscriptions/{name}/dead-letters`).
         case log
+        /// The archive's error prefix (`<error_prefix>subscriptions/…`), besides the gateway's store.
+        case archive
         /// A Kafka topic (the `kafka:` section's connection), besides the gateway's store.
         case kafka(topic: String)
+        /// A Kinesis stream (the `kinesis:` section's region and endpoint), besides the gateway's store.
+        case kinesis(stream: String)
     }
 
     /// Unique, `[a-z0-9][a-z0-9._-]{0,62}`: it names files, metrics and URLs.

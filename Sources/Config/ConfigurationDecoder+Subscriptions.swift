@@ -6,7 +6,6 @@ extension ConfigurationDecoder {
     /// Sources and handlers of ARCHITECTURE.md §3 that a later version builds; named so the error says so.
     static let plannedSources = ["kinesis"]
     static let plannedHandlers = ["postgres"]
-    static let plannedDeadLetterDestinations = ["archive", "kinesis"]
 
     func decodeNetwork(_ map: MappingReader) -> NetworkConfiguration {
         var network = NetworkConfiguration()
@@ -38,7 +37,7 @@ extension ConfigurationDecoder {
         return []
     }
 
-    func decodeSubscriptions(_ node: Node, _ path: ConfigPath, hasKafka: Bool) -> [SubscriptionConfiguration] {
+    func decodeSubscriptions(_ node: Node, _ path: ConfigPath, hasKafka: Bool, hasKinesis: Bool) -> [SubscriptionConfiguration] {
         let items: [Node]
         switch node {
         case .sequence(let sequence):
@@ -55,7 +54,7 @@ extension ConfigurationDecoder {
             let itemPath = path.index(index)
             guard let map = MappingReader.open(item, itemPath, context, expected: "a subscription mapping (name, source, handler, …)")
             else { continue }
-            guard let subscription = decodeSubscription(map, itemPath, hasKafka: hasKafka) else { continue }
+            guard let subscription = decodeSubscription(map, itemPath, hasKafka: hasKafka, hasKinesis: hasKinesis) else { continue }
             if let first = firstIndex[subscription.name] {
                 context.error(
                     itemPath.key("name"), "duplicate subscription '\(subscription.name)' (already defined at \(path.index(first)))",
@@ -68,7 +67,7 @@ extension ConfigurationDecoder {
         return subscriptions
     }
 
-    private func decodeSubscription(_ map: MappingReader, _ path: ConfigPath, hasKafka: Bool) -> SubscriptionConfiguration? {
+    private func decodeSubscription(_ map: MappingReader, _ path: ConfigPath, hasKafka: Bool, hasKinesis: Bool) -> SubscriptionConfiguration? {
         let name = map.requiredString("name", validate: Self.subscriptionNameProblems)
         var source: SubscriptionConfiguration.Source?
         if let node = map.take("source") {
@@ -104,7 +103,7 @@ extension ConfigurationDecoder {
         map.boolean("report_batch_item_failures", into: &policy.reportBatchItemFailures)
         map.integer("parallelization_factor", .between(1, 10), into: &policy.parallelizationFactor)
         if let node = map.take("on_failure") {
-            if let destination = decodeDeadLetterDestination(node, path.key("on_failure"), hasKafka: hasKafka) {
+            if let destination = decodeDeadLetterDestination(node, path.key("on_failure"), hasKafka: hasKafka, hasKinesis: hasKinesis) {
                 policy.onFailure = destination
             }
         }
@@ -114,6 +113,18 @@ extension ConfigurationDecoder {
         policy.source = source
         policy.handler = handler
         return policy
+    }
+
+    /// A Kinesis stream name, as Kinesis accepts it: 1…128 of `a-z A-Z 0-9 _ . -`.
+    static func kinesisStreamNameProblems(_ value: String) -> [String] {
+        let allowed = value.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+        }
+        guard !value.isEmpty, value.utf8.count <= 128, allowed else {
+            return ["'\(value)' is not a Kinesis stream name (1…128 of a-z, A-Z, 0-9, '_', '.', '-')"]
+        }
+        return []
     }
 
     /// A subscription's name names files, metrics and URL paths.
@@ -279,18 +290,29 @@ extension ConfigurationDecoder {
         value.unicodeScalars.contains { $0 == "\r" || $0 == "\n" || $0 == "\0" } ? ["must not contain CR, LF or NUL"] : []
     }
 
-    private func decodeDeadLetterDestination(_ node: Node, _ path: ConfigPath, hasKafka: Bool)
+    private func decodeDeadLetterDestination(_ node: Node, _ path: ConfigPath, hasKafka: Bool, hasKinesis: Bool)
         -> SubscriptionConfiguration.DeadLetterDestination?
     {
         guard
             let (kind, map) = singleKind(
-                node, path, kinds: ["log", "kafka"], planned: Self.plannedDeadLetterDestinations, example: "{log: {}}")
+                node, path, kinds: ["log", "archive", "kafka", "kinesis"], planned: [], example: "{log: {}}")
         else { return nil }
         defer { map.finish() }
-        guard kind == "kafka" else { return .log }
-        if !hasKafka {
-            context.error(path.key("kafka"), "a kafka dead-letter topic needs the 'kafka:' section (bootstrap_servers, security)", at: map.mark)
+        switch kind {
+        case "archive":
+            return .archive
+        case "kafka":
+            if !hasKafka {
+                context.error(path.key("kafka"), "a kafka dead-letter topic needs the 'kafka:' section (bootstrap_servers, security)", at: map.mark)
+            }
+            return map.requiredString("topic").map { .kafka(topic: $0) }
+        case "kinesis":
+            if !hasKinesis {
+                context.error(path.key("kinesis"), "a kinesis dead-letter stream needs the 'kinesis:' section (region, endpoint_url)", at: map.mark)
+            }
+            return map.requiredString("stream", validate: Self.kinesisStreamNameProblems).map { .kinesis(stream: $0) }
+        default:
+            return .log
         }
-        return map.requiredString("topic").map { .kafka(topic: $0) }
     }
 }

@@ -51,7 +51,8 @@ struct ConfigurationDecoder {
 
         if let network = top.mapping("network") { configuration.network = decodeNetwork(network) }
         if let subscriptionsNode = top.take("subscriptions") {
-            configuration.subscriptions = decodeSubscriptions(subscriptionsNode, top.path.key("subscriptions"), hasKafka: hasKafka)
+            configuration.subscriptions = decodeSubscriptions(
+                subscriptionsNode, top.path.key("subscriptions"), hasKafka: hasKafka, hasKinesis: hasKinesis)
         }
 
         for section in Self.unsupportedSections {

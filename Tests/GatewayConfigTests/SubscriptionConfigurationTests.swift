@@ -89,7 +89,7 @@ struct SubscriptionConfigurationTests {
               - name: k
                 source: {kafka: {topic: t}}
                 handler: {postgres: {url: x}}
-                on_failure: {archive: {}}
+                on_failure: {kinesis: {stream: "bad name!"}}
               - name: k
                 source: {log: {streams: ["a/b"]}}
                 handler: {webhook: {url: "http://h"}}
@@ -105,7 +105,8 @@ struct SubscriptionConfigurationTests {
             "subscriptions[0].handler.webhook.url", "subscriptions[0].handler.webhook.format",
             #"subscriptions[0].handler.webhook.headers["Bad Header"]"#, "subscriptions[0].batch_size",
             "subscriptions[0].maximum_record_age_seconds", "subscriptions[0].parallelization_factor",
-            "subscriptions[1].handler.postgres", "subscriptions[1].on_failure.archive",
+            "subscriptions[1].handler.postgres", "subscriptions[1].on_failure.kinesis",
+            "subscriptions[1].on_failure.kinesis.stream",
             "subscriptions[3].source.lgo", "network.allowed_webhook_hosts[0]",
         ] {
             #expect(paths.contains(path), "no problem reported at \(path): \(report.errors)")
@@ -113,8 +114,28 @@ struct SubscriptionConfigurationTests {
         let kafka = report.errors.first { $0.path == "subscriptions[1].source.kafka" }
         #expect(kafka?.message == "a kafka source needs the 'kafka:' section (bootstrap_servers, security)")
         #expect(paths.contains("subscriptions[1].source.kafka.group_id"))
+        let stream = report.errors.first { $0.path == "subscriptions[1].on_failure.kinesis" }
+        #expect(stream?.message == "a kinesis dead-letter stream needs the 'kinesis:' section (region, endpoint_url)")
         let typo = report.errors.first { $0.path == "subscriptions[3].source.lgo" }
         #expect(typo?.message.contains("did you mean 'log'?") == true)
+    }
+
+    @Test("on_failure: the archive's error prefix and a Kinesis stream, besides the gateway's store")
+    func deadLetterDestinations() throws {
+        let configuration = try loadValid(
+            """
+            kinesis: {region: us-east-1}
+            subscriptions:
+              - name: a
+                source: {log: {streams: ["shop/orders"]}}
+                handler: {webhook: {url: "http://h/x"}}
+                on_failure: {archive: {}}
+              - name: b
+                source: {log: {streams: ["shop/orders"]}}
+                handler: {webhook: {url: "http://h/x"}}
+                on_failure: {kinesis: {stream: orders-dlq}}
+            """)
+        #expect(configuration.subscriptions.map(\.onFailure) == [.archive, .kinesis(stream: "orders-dlq")])
     }
 
     @Test("a kafka source: topic, group, starting position and consumer properties over the kafka: section")

@@ -133,4 +133,41 @@ struct KafkaSubscriptionTests {
         // The gateway's own store has it too, for inspection and redrive.
         #expect((try await client.get("/v1/subscriptions/orders/dead-letters").object["count"] as? Int) == 1)
     }
+
+    @Test(
+        "with sasl_mechanism AWS_MSK_IAM the Kafka source and the dead-letter producer start, and librdkafka takes their MSK IAM tokens"
+    )
+    func mskIAMForSubscriptions() async throws {
+        let directory = try makeTemporaryDirectory("kafka-subscription-msk")
+        // Nothing listens there: the token is built and handed to librdkafka before any connection.
+        let port = try freeLoopbackPort()
+        let config = """
+            streams:
+              - {team: shop, app: orders}
+            durability: {dir: ./wal}
+            archive: {url: file://./archive}
+            kafka:
+              bootstrap_servers: 127.0.0.1:\(port)
+              security: {protocol: sasl_ssl, sasl_mechanism: AWS_MSK_IAM}
+            subscriptions:
+              - name: msk-orders
+                source: {kafka: {topic: orders-large, group_id: billing}}
+                handler: {webhook: {url: "http://127.0.0.1:9/hook"}}
+                on_failure: {kafka: {topic: orders-dlq}}
+            network: {allowed_webhook_hosts: ["127.0.0.1/32"]}
+            """
+        let gateway = try SluiceProcess(
+            directory: directory, config: config,
+            environment: [
+                "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "eu-west-1", "LOG_LEVEL": "debug",
+            ])
+        defer { _ = gateway.terminate() }
+        let client = GatewayClient(baseURL: gateway.baseURL)
+        #expect((try await client.get("/v1/subscriptions/msk-orders").object["name"] as? String) == "msk-orders")
+        // One token for each librdkafka client: the Kafka sink's producer, the subscription's consumer and its
+        // dead-letter producer.
+        #expect(try await eventually(timeout: .seconds(30)) { gateway.log.components(separatedBy: "OAUTHBEARER token set").count - 1 >= 3 })
+        #expect(!gateway.log.contains("OAUTHBEARER token refresh failed"))
+        #expect(!gateway.log.contains("rd_kafka_oauthbearer_set_token:"))
+    }
 }

@@ -3,11 +3,11 @@ import GatewayTesting
 import Testing
 
 /// The Kinesis peer script next to this file (boto3 + aws-kinesis-agg).
-private let kinesisPeer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("kinesis_peer.py").path
+private let kinesisPeerScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("kinesis_peer.py").path
 
 /// Runs `kinesis_peer.py`; fails the test with its stderr when it fails.
-private func peer(_ arguments: [String]) throws -> String {
-    let result = try runCommand("python3", [kinesisPeer] + arguments)
+func runKinesisPeer(_ arguments: [String]) throws -> String {
+    let result = try runCommand("python3", [kinesisPeerScript] + arguments)
     guard result.status == 0 else {
         throw PeerProcessError(message: "kinesis_peer.py \(arguments.joined(separator: " ")) failed (\(result.status)):\n\(result.errors)")
     }
@@ -15,7 +15,7 @@ private func peer(_ arguments: [String]) throws -> String {
 }
 
 /// One user record read back from Kinesis by the independent client.
-private struct StoredEvent {
+struct KinesisStoredEvent {
     var eventID: String
     var shardID: String
     var sequenceNumber: String
@@ -24,15 +24,16 @@ private struct StoredEvent {
     var envelope: [String: Any]
 }
 
-private func readStream(_ moto: MotoServer, _ stream: String, credentials: (String, String)? = nil) throws -> [StoredEvent] {
+/// Every user record of `stream`, read back with boto3 and deaggregated.
+func readKinesisStream(_ moto: MotoServer, _ stream: String, credentials: (String, String)? = nil) throws -> [KinesisStoredEvent] {
     var arguments = [moto.endpoint, "read", stream]
     if let credentials { arguments += [credentials.0, credentials.1] }
-    return try peer(arguments).split(separator: "\n").compactMap { line in
+    return try runKinesisPeer(arguments).split(separator: "\n").compactMap { line in
         guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
             let data = object["data"] as? String,
             let envelope = try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any]
         else { return nil }
-        return StoredEvent(
+        return KinesisStoredEvent(
             eventID: envelope["event_id"] as? String ?? "", shardID: object["shard_id"] as? String ?? "",
             sequenceNumber: object["sequence_number"] as? String ?? "", subSequenceNumber: object["sub_sequence_number"] as? Int,
             aggregated: object["aggregated"] as? Bool ?? false, envelope: envelope
@@ -85,8 +86,8 @@ struct KinesisEndToEndTests {
         let directory = try makeTemporaryDirectory("kinesis-e2e")
         let moto = try MotoServer(logDirectory: directory)
         defer { moto.peer.stop() }
-        _ = try peer([moto.endpoint, "create-stream", "clicks-stream", "4"])
-        let keys = try JSONSerialization.jsonObject(with: Data(try peer([moto.endpoint, "enable-auth"]).utf8)) as? [String: String] ?? [:]
+        _ = try runKinesisPeer([moto.endpoint, "create-stream", "clicks-stream", "4"])
+        let keys = try JSONSerialization.jsonObject(with: Data(try runKinesisPeer([moto.endpoint, "enable-auth"]).utf8)) as? [String: String] ?? [:]
         let accessKey = try #require(keys["access_key_id"])
         let secret = try #require(keys["secret_access_key"])
 
@@ -113,8 +114,8 @@ struct KinesisEndToEndTests {
         }
         #expect(try await eventually { try await kinesisBacklog(client) == 0 }, "the Kinesis sink did not catch up:\n\(sluice.log.suffix(3000))")
 
-        let stored = try readStream(moto, "clicks-stream", credentials: (accessKey, secret))
-        var byID: [String: [StoredEvent]] = [:]
+        let stored = try readKinesisStream(moto, "clicks-stream", credentials: (accessKey, secret))
+        var byID: [String: [KinesisStoredEvent]] = [:]
         for event in stored { byID[event.eventID, default: []].append(event) }
         let missing = (fireAndForget + confirmed).filter { byID[$0] == nil }
         let duplicated = byID.filter { $0.value.count > 1 }.keys
@@ -172,8 +173,8 @@ struct KinesisEndToEndTests {
         let directory = try makeTemporaryDirectory("kinesis-auth")
         let moto = try MotoServer(logDirectory: directory)
         defer { moto.peer.stop() }
-        _ = try peer([moto.endpoint, "create-stream", "clicks-stream", "1"])
-        let keys = try JSONSerialization.jsonObject(with: Data(try peer([moto.endpoint, "enable-auth"]).utf8)) as? [String: String] ?? [:]
+        _ = try runKinesisPeer([moto.endpoint, "create-stream", "clicks-stream", "1"])
+        let keys = try JSONSerialization.jsonObject(with: Data(try runKinesisPeer([moto.endpoint, "enable-auth"]).utf8)) as? [String: String] ?? [:]
         let accessKey = try #require(keys["access_key_id"])
         let sluice = try SluiceProcess(
             directory: directory, config: kinesisConfig(endpoint: moto.endpoint, extra: "  record_ttl_ms: 1500\n  min_backoff_ms: 50"),
@@ -193,7 +194,7 @@ struct KinesisEndToEndTests {
         let directory = try makeTemporaryDirectory("kinesis-outage")
         let moto = try MotoServer(logDirectory: directory)
         defer { moto.peer.stop() }
-        _ = try peer([moto.endpoint, "create-stream", "clicks-stream", "2"])
+        _ = try runKinesisPeer([moto.endpoint, "create-stream", "clicks-stream", "2"])
         let sluice = try SluiceProcess(
             directory: directory, config: kinesisConfig(endpoint: moto.endpoint, extra: "  max_backoff_ms: 500"),
             environment: ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"]
@@ -203,7 +204,7 @@ struct KinesisEndToEndTests {
         let before = (0..<500).map { "before-\($0)" }
         #expect(try await postBatches(client, before) == before.count)
         #expect(try await eventually { try await kinesisBacklog(client) == 0 })
-        let storedBefore = Set(try readStream(moto, "clicks-stream").map(\.eventID))
+        let storedBefore = Set(try readKinesisStream(moto, "clicks-stream").map(\.eventID))
         #expect(storedBefore.count == before.count && storedBefore.isSuperset(of: before))
 
         moto.peer.stop()
@@ -213,9 +214,9 @@ struct KinesisEndToEndTests {
         #expect(try await kinesisBacklog(client) > 0, "\(health.body)")
 
         try moto.peer.start()
-        _ = try peer([moto.endpoint, "create-stream", "clicks-stream", "2"])
+        _ = try runKinesisPeer([moto.endpoint, "create-stream", "clicks-stream", "2"])
         #expect(try await eventually { try await kinesisBacklog(client) == 0 }, "\(sluice.log.suffix(3000))")
-        let storedAfter = try readStream(moto, "clicks-stream").map(\.eventID)
+        let storedAfter = try readKinesisStream(moto, "clicks-stream").map(\.eventID)
         let missingAfter = Set(during).subtracting(storedAfter)
         #expect(missingAfter.count == 0, "e.g. \(missingAfter.prefix(5))")
         #expect(storedAfter.count == during.count)

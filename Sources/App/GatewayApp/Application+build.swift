@@ -71,7 +71,8 @@ public func buildApplication(
     let log = try makeEventLog(configuration: configuration, sinks: sinks.map(\.id), logger: logger, metrics: metrics)
     let registry = ConfirmationRegistry()
 
-    // One HTTP client for the AWS calls of every sink (Kinesis, STS and instance metadata for credentials).
+    // One HTTP client for the AWS calls of every sink (Kinesis, STS and instance metadata for credentials), and of the
+    // subscriptions (Kinesis dead letters, MSK IAM): their sections configure those sinks, so the client exists for them.
     let httpConnections = sinks.compactMap { $0.httpConnections(configuration) }.max()
     let httpClient = httpConnections.map(makeHTTPClient(connections:))
     var wiring = SinkWiring(
@@ -102,7 +103,11 @@ public func buildApplication(
     }
     let subscriptions: WiredSubscriptions
     do {
-        subscriptions = try makeSubscriptions(configuration: configuration, log: log, clock: clock, metrics: metrics, logger: logger)
+        subscriptions = try makeSubscriptions(
+            configuration: configuration,
+            wiring: SubscriptionWiring(
+                log: log, clock: clock, metrics: metrics, logger: logger, environment: environment, httpClient: httpClient,
+                archiveDeadLetters: wiring.subscriptionDeadLetters))
     } catch {
         try? httpClient?.syncShutdown()
         throw error
@@ -126,7 +131,7 @@ public func buildApplication(
     if let httpClient { services.append(HTTPClientService(client: httpClient)) }
     services += sinkServices
     services += dispatchers as [any Service]
-    if let handlers = subscriptions.handlersService { services.append(handlers) }
+    if let resources = subscriptions.resourcesService { services.append(resources) }
     services += subscriptions.subscriptions as [any Service]
     let application = Application(
         router: router,

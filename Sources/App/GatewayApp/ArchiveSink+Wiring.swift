@@ -1,7 +1,9 @@
 import ArchiveSink
 import CoreMetrics
+import DeadLetterDestinations
 import GatewayConfig
 import GatewayCore
+import Subscriptions
 
 extension SinkRegistration {
     /// The local archive: always on (it is the embedded default route and the dead-letter destination).
@@ -23,26 +25,28 @@ extension SinkRegistration {
             return problems
         },
         make: { wiring throws(GatewayStartupError) in
-            let sink = try makeArchiveSink(wiring.configuration.archive, clock: wiring.clock, metrics: wiring.metrics)
+            let archive = try makeArchiveSink(wiring.configuration.archive, clock: wiring.clock, metrics: wiring.metrics)
             wiring.archiveDirectory = try archiveDirectory(from: wiring.configuration.archive.url)
-            return WiredSink(sink: sink, deadLetters: sink)
+            wiring.subscriptionDeadLetters = archive.subscriptionDeadLetters
+            return WiredSink(sink: archive.sink, deadLetters: archive.sink)
         }
     )
 }
 
-/// The archive sink for the `archive:` section.
+/// The archive sink for the `archive:` section, and the `on_failure: {archive: {}}` destination it provides.
 func makeArchiveSink(
     _ archive: ArchiveConfiguration, clock: some Clock<Duration>, metrics: any MetricsFactory
-) throws(GatewayStartupError) -> any Sink & DeadLetterDestination {
+) throws(GatewayStartupError) -> (sink: any Sink & DeadLetterDestination, subscriptionDeadLetters: any DeadLetterForwarder) {
     let template: PartitionTemplate
     do {
         template = try PartitionTemplate(archive.partitionTemplate)
     } catch {
         throw GatewayStartupError(message: "archive.partition_template: \(error)")
     }
-    return ArchiveSink(
+    let directory = try archiveDirectory(from: archive.url)
+    let sink = ArchiveSink(
         configuration: ArchiveSinkConfiguration(
-            directory: try archiveDirectory(from: archive.url),
+            directory: directory,
             bufferBytes: archive.bufferSizeMB.mebibytesClamped,
             bufferInterval: archive.bufferIntervalSeconds.secondsClamped,
             partitionTemplate: template,
@@ -52,6 +56,7 @@ func makeArchiveSink(
         clock: clock,
         metricsFactory: metrics
     )
+    return (sink, ArchiveDeadLetterForwarder(archive: sink, root: directory))
 }
 
 /// The local directory of a `file://` archive url (`file://./data/archive`, `file:///var/lib/sluice`).

@@ -4,6 +4,7 @@ import GatewayConfig
 import GatewayCore
 import Logging
 import ServiceLifecycle
+import Subscriptions
 
 /// Every sink this build knows, in the order they are built (the archive first: it is the others' dead-letter
 /// destination). Adding a sink is its own folder under `Sources/Sinks/`, a `<Sink>+Wiring.swift` beside this file,
@@ -44,6 +45,8 @@ struct SinkWiring {
     var deadLetters: (any DeadLetterDestination)?
     /// The archive's root directory, once the archive is built.
     var archiveDirectory = ""
+    /// Where `on_failure: {archive: {}}` sends a subscription's dead letters, once the archive is built.
+    var subscriptionDeadLetters: (any DeadLetterForwarder)?
 }
 
 /// A built sink: the sink its dispatcher feeds, the services it needs run, and its backpressure signal.

@@ -1,21 +1,41 @@
+import AWSCredentials
+import AsyncHTTPClient
 import CoreMetrics
+import DeadLetterDestinations
 import GatewayConfig
 import GatewayCore
 import GatewayLog
 import KafkaClient
 import KafkaSubscriptionSource
+import KinesisAPI
 import Logging
+import MSKIAMAuth
 import ServiceLifecycle
 import Subscriptions
 import WebhookHandler
 
-/// The subscriptions of `subscriptions:`, each with its handler, and the service that shuts the handlers' clients
-/// down after every subscription stopped.
+/// The subscriptions of `subscriptions:`, each with its handler, and the service that runs what they share (MSK IAM
+/// token refreshes) and shuts the handlers' clients down after every subscription stopped.
 struct WiredSubscriptions {
     var subscriptions: [Subscription] = []
-    var handlersService: WebhookHandlersService?
+    var resourcesService: SubscriptionResourcesService?
     /// The Kafka producers of `on_failure: {kafka: …}`, closed with the handlers.
-    var forwarders: [KafkaDeadLetterForwarder] = []
+    var kafkaForwarders: [KafkaDeadLetterForwarder] = []
+    /// The MSK IAM token providers of Kafka sources and dead-letter topics, run until the subscriptions stopped.
+    var tokenProviders: [MSKIAMTokenProvider] = []
+}
+
+/// What the subscriptions take from the rest of the gateway besides the configuration.
+struct SubscriptionWiring {
+    var log: any EventLog
+    var clock: any Clock<Duration>
+    var metrics: any MetricsFactory
+    var logger: Logger
+    var environment: [String: String]
+    /// The shared AWS HTTP client (Kinesis dead letters, MSK IAM credentials); nil when no sink asked for one.
+    var httpClient: HTTPClient?
+    /// The archive's destination for `on_failure: {archive: {}}`.
+    var archiveDeadLetters: (any DeadLetterForwarder)?
 }
 
 /// Where the dead letters of `durability.mode: disk` live (nil keeps them in memory).
@@ -23,17 +43,15 @@ func deadLetterDirectory(_ durability: DurabilityConfiguration) -> String? {
     durability.mode == .disk ? durability.directory + "/dead-letters" : nil
 }
 
-func makeSubscriptions(
-    configuration: Configuration, log: any EventLog, clock: any Clock<Duration>, metrics: any MetricsFactory, logger: Logger
-) throws(GatewayStartupError) -> WiredSubscriptions {
+func makeSubscriptions(configuration: Configuration, wiring: SubscriptionWiring) throws(GatewayStartupError) -> WiredSubscriptions {
     guard !configuration.subscriptions.isEmpty else { return WiredSubscriptions() }
+    let logger = wiring.logger
     let policy = WebhookAddressPolicy(allowed: configuration.network.allowedWebhookHosts)
     var wired = WiredSubscriptions()
     var handlers: [WebhookHandler] = []
     for subscription in configuration.subscriptions {
         let deadLetters: DeadLetterStore
-        let forwarder = try makeDeadLetterForwarder(subscription, configuration: configuration, logger: logger)
-        if let forwarder { wired.forwarders.append(forwarder) }
+        let forwarder = try makeDeadLetterForwarder(subscription, configuration: configuration, wiring: wiring, wired: &wired)
         do {
             deadLetters = try DeadLetterStore(
                 directory: deadLetterDirectory(configuration.durability), subscription: subscription.name, forwarder: forwarder)
@@ -58,11 +76,12 @@ func makeSubscriptions(
         wired.subscriptions.append(
             Subscription(
                 settings: subscriptionSettings(subscription),
-                source: try makeSource(subscription, configuration: configuration, log: log, logger: logger), handler: handler,
-                handlerJSON: handlerJSON, deadLetters: deadLetters, clock: ElapsedClock(clock), metricsFactory: metrics,
+                source: try makeSource(subscription, configuration: configuration, wiring: wiring, wired: &wired), handler: handler,
+                handlerJSON: handlerJSON, deadLetters: deadLetters, clock: ElapsedClock(wiring.clock), metricsFactory: wiring.metrics,
                 logger: logger))
     }
-    wired.handlersService = WebhookHandlersService(handlers: handlers, forwarders: wired.forwarders)
+    wired.resourcesService = SubscriptionResourcesService(
+        handlers: handlers, kafkaForwarders: wired.kafkaForwarders, tokenProviders: wired.tokenProviders)
     return wired
 }
 
@@ -79,8 +98,9 @@ func redactedURL(_ url: String) -> String {
 
 /// The subscription's source: the log, or a member of a Kafka consumer group connected as the Kafka sink connects.
 func makeSource(
-    _ subscription: SubscriptionConfiguration, configuration: Configuration, log: any EventLog, logger: Logger
+    _ subscription: SubscriptionConfiguration, configuration: Configuration, wiring: SubscriptionWiring, wired: inout WiredSubscriptions
 ) throws(GatewayStartupError) -> any SubscriptionSource {
+    let logger = wiring.logger
     switch subscription.source {
     case .log(let source):
         let start: SubscriptionSettings.StartingPosition =
@@ -89,14 +109,17 @@ func makeSource(
             case .latest: .latest
             case .atTimestamp: .atTimestamp(source.timestampMillis ?? 0)
             }
-        return LogSource(name: subscription.name, streams: source.streams.compactMap(StreamPattern.init), startingPosition: start, log: log)
+        return LogSource(
+            name: subscription.name, streams: source.streams.compactMap(StreamPattern.init), startingPosition: start, log: wiring.log)
     case .kafka(let source):
         let path = "subscriptions[\(subscription.name)].source.kafka"
-        let properties = try subscriptionKafkaProperties(configuration: configuration, path: path, extra: source.properties)
+        let connection = try subscriptionKafkaConnection(configuration: configuration, path: path, extra: source.properties, wiring: wiring)
+        if let provider = connection.tokenProvider { wired.tokenProviders.append(provider) }
         let consumer: KafkaGroupConsumer
         do {
             consumer = try KafkaGroupConsumer(
-                properties: properties, groupID: source.groupID, startAtEarliest: source.startingPosition == .trimHorizon, logger: logger)
+                properties: connection.properties, groupID: source.groupID, startAtEarliest: source.startingPosition == .trimHorizon,
+                logger: logger, oauthBearerToken: connection.tokenProvider?.oauthBearerHandler)
         } catch {
             throw GatewayStartupError(message: "\(path).properties: \(error)")
         }
@@ -115,24 +138,40 @@ func subscriptionSettings(_ subscription: SubscriptionConfiguration) -> Subscrip
         reportBatchItemFailures: subscription.reportBatchItemFailures, parallelizationFactor: subscription.parallelizationFactor)
 }
 
-/// Shuts the webhook handlers' HTTP clients and the dead-letter producers down once every subscription has stopped
-/// (it starts before them, so it stops after them).
-struct WebhookHandlersService: Service {
+/// Runs the MSK IAM credential refreshes of the subscriptions' Kafka clients until graceful shutdown, then shuts the
+/// webhook handlers' HTTP clients and the dead-letter producers down once every subscription has stopped (it starts
+/// before them, so it stops after them).
+struct SubscriptionResourcesService: Service {
     let handlers: [WebhookHandler]
-    let forwarders: [KafkaDeadLetterForwarder]
+    let kafkaForwarders: [KafkaDeadLetterForwarder]
+    let tokenProviders: [MSKIAMTokenProvider]
 
     func run() async throws {
-        try? await gracefulShutdown()
-        for handler in handlers { await handler.shutdown() }
-        for forwarder in forwarders { await forwarder.close() }
+        await withTaskGroup(of: Void.self) { group in
+            for provider in tokenProviders { group.addTask { await provider.run() } }
+            try? await gracefulShutdown()
+            for handler in handlers { await handler.shutdown() }
+            for forwarder in kafkaForwarders { await forwarder.close() }
+            for provider in tokenProviders { provider.stop() }
+            group.cancelAll()
+        }
     }
 }
 
-/// The Kafka connection properties of a subscription's source or dead-letter topic: the `kafka:` section's connection,
-/// its pass-through properties, then `extra` (MSK IAM is refused: not wired for subscriptions yet).
-func subscriptionKafkaProperties(
-    configuration: Configuration, path: String, extra: [String: String] = [:]
-) throws(GatewayStartupError) -> [String: String] {
+/// The Kafka connection of a subscription's source or dead-letter topic.
+struct SubscriptionKafkaConnection {
+    /// The `kafka:` section's connection, its pass-through properties, then the caller's extra ones.
+    var properties: [String: String]
+    /// With `sasl_mechanism: AWS_MSK_IAM`: the tokens' provider (its own, run by ``SubscriptionResourcesService``).
+    var tokenProvider: MSKIAMTokenProvider?
+}
+
+/// The Kafka connection of a subscription's source or dead-letter topic, made as the sink's is: the `kafka:` section's
+/// connection and pass-through properties, then `extra`; with MSK IAM, a token provider on the default AWS credential
+/// chain.
+func subscriptionKafkaConnection(
+    configuration: Configuration, path: String, extra: [String: String] = [:], wiring: SubscriptionWiring
+) throws(GatewayStartupError) -> SubscriptionKafkaConnection {
     guard let kafka = configuration.kafka else {
         throw GatewayStartupError(message: "\(path): needs the 'kafka:' section")
     }
@@ -142,22 +181,62 @@ func subscriptionKafkaProperties(
     } catch {
         throw GatewayStartupError(message: "\(error)")
     }
-    if connection.saslMechanism == .awsMSKIAM {
-        throw GatewayStartupError(message: "\(path): AWS_MSK_IAM is not supported for subscriptions yet (the sink has it)")
+    var provider: MSKIAMTokenProvider?
+    if connection.usesMSKIAM {
+        guard let httpClient = wiring.httpClient else {
+            throw GatewayStartupError(message: "\(path): AWS_MSK_IAM needs the gateway's AWS HTTP client, and none was made")
+        }
+        let region = AWSRegionResolver.resolve(configured: nil, environment: wiring.environment)
+        let credentials = DefaultCredentialChain(environment: wiring.environment, httpClient: httpClient, region: region, logger: wiring.logger)
+        do throws(MSKIAMAuthError) {
+            provider = try MSKIAMTokenProvider.make(for: connection, credentials: credentials, region: region, logger: wiring.logger)
+        } catch {
+            throw GatewayStartupError(message: "\(path): \(error.message)")
+        }
     }
-    return connection.properties.merging(kafka.properties) { _, new in new }.merging(extra) { _, new in new }
+    return SubscriptionKafkaConnection(
+        properties: connection.properties.merging(kafka.properties) { _, new in new }.merging(extra) { _, new in new },
+        tokenProvider: provider)
 }
 
-/// `on_failure: {kafka: {topic}}`'s producer; nil for the other destinations.
+/// `on_failure`'s destination beyond the gateway's store: the archive, a Kafka topic's producer or a Kinesis stream;
+/// nil for `{log: {}}`.
 func makeDeadLetterForwarder(
-    _ subscription: SubscriptionConfiguration, configuration: Configuration, logger: Logger
-) throws(GatewayStartupError) -> KafkaDeadLetterForwarder? {
-    guard case .kafka(let topic) = subscription.onFailure else { return nil }
-    let path = "subscriptions[\(subscription.name)].on_failure.kafka"
-    let properties = try subscriptionKafkaProperties(configuration: configuration, path: path)
-    do {
-        return try KafkaDeadLetterForwarder(topic: topic, properties: properties, logger: logger)
-    } catch {
-        throw GatewayStartupError(message: "\(path): \(error)")
+    _ subscription: SubscriptionConfiguration, configuration: Configuration, wiring: SubscriptionWiring, wired: inout WiredSubscriptions
+) throws(GatewayStartupError) -> (any DeadLetterForwarder)? {
+    switch subscription.onFailure {
+    case .log:
+        return nil
+    case .archive:
+        guard let archive = wiring.archiveDeadLetters else {
+            throw GatewayStartupError(message: "subscriptions[\(subscription.name)].on_failure.archive: the archive is not configured")
+        }
+        return archive
+    case .kafka(let topic):
+        let path = "subscriptions[\(subscription.name)].on_failure.kafka"
+        let connection = try subscriptionKafkaConnection(configuration: configuration, path: path, wiring: wiring)
+        if let provider = connection.tokenProvider { wired.tokenProviders.append(provider) }
+        let forwarder: KafkaDeadLetterForwarder
+        do {
+            // Room for the key and the record's framing under the producer's message size limit.
+            let maxBytes = max(1024, (configuration.kafka?.messageMaxBytes ?? 1_000_000) - 1024)
+            forwarder = try KafkaDeadLetterForwarder(
+                topic: topic, properties: connection.properties, maxMessageBytes: maxBytes, logger: wiring.logger,
+                oauthBearerToken: connection.tokenProvider?.oauthBearerHandler)
+        } catch {
+            throw GatewayStartupError(message: "\(path): \(error)")
+        }
+        wired.kafkaForwarders.append(forwarder)
+        return forwarder
+    case .kinesis(let stream):
+        let path = "subscriptions[\(subscription.name)].on_failure.kinesis"
+        guard let kinesis = configuration.kinesis else { throw GatewayStartupError(message: "\(path): needs the 'kinesis:' section") }
+        guard let httpClient = wiring.httpClient else {
+            throw GatewayStartupError(message: "\(path): needs the gateway's AWS HTTP client, and none was made")
+        }
+        let api = KinesisAPI.configured(
+            kinesis, httpClient: httpClient, environment: wiring.environment, timeout: .milliseconds(kinesis.requestTimeoutMs),
+            logger: wiring.logger)
+        return KinesisDeadLetterForwarder(api: api, stream: stream, maxRecordBytes: kinesis.maxRecordSizeKB * 1024)
     }
 }

@@ -4,9 +4,11 @@ public import Subscriptions
 import Synchronization
 
 /// `on_failure: {kafka: {topic}}`: each dead letter, as its JSON, produced to a Kafka topic (key: the subscription's
-/// name), awaited until the broker acknowledged it (`acks=all`, idempotent producer).
+/// name), awaited until the broker acknowledged it (`acks=all`, idempotent producer); split into parts
+/// (``DeadLetter/parts(fittingIn:)``) when it is larger than a message may be.
 public final class KafkaDeadLetterForwarder: DeadLetterForwarder {
     let topic: String
+    let maxMessageBytes: Int
     let producer: KafkaProducer
     /// The forwards waiting for their delivery report, by tag (shared with the producer's report callback).
     private final class Waiting: Sendable {
@@ -24,9 +26,15 @@ public final class KafkaDeadLetterForwarder: DeadLetterForwarder {
 
     /// - Parameters:
     ///   - properties: the connection's librdkafka properties; `acks` and idempotence are set here.
+    ///   - maxMessageBytes: the largest message value to produce (the producer's `message.max.bytes` less framing).
+    ///   - oauthBearerToken: supplies OAUTHBEARER tokens (MSK IAM), when the properties use that mechanism.
     /// - Throws: ``KafkaConfigurationError`` naming a property librdkafka refuses.
-    public init(topic: String, properties: [String: String], logger: Logger) throws(KafkaConfigurationError) {
+    public init(
+        topic: String, properties: [String: String], maxMessageBytes: Int = 1_000_000, logger: Logger,
+        oauthBearerToken: (@Sendable (String?) -> Result<KafkaOAuthBearerToken, KafkaOAuthBearerTokenError>)? = nil
+    ) throws(KafkaConfigurationError) {
         self.topic = topic
+        self.maxMessageBytes = maxMessageBytes
         let waiting = Waiting()
         self.waiting = waiting
         var properties = properties
@@ -34,23 +42,32 @@ public final class KafkaDeadLetterForwarder: DeadLetterForwarder {
         properties["enable.idempotence"] = "true"
         self.producer = try KafkaProducer(
             properties: properties, logger: logger,
-            deliveryReports: { reports in
-                for report in reports {
-                    waiting.withLock { $0.removeValue(forKey: report.tag) }?.resume(returning: report.error)
-                }
-            })
+            handlers: KafkaClientHandlers(
+                deliveryReports: { reports in
+                    for report in reports {
+                        waiting.withLock { $0.removeValue(forKey: report.tag) }?.resume(returning: report.error)
+                    }
+                },
+                oauthBearerToken: oauthBearerToken))
     }
 
+    /// Produces every part, each awaited until acknowledged; a failed one makes it throw, and the caller's retry sends
+    /// them all again (each part carries the dead letter's `id` and `part`, so a reader can drop repeats).
     public func forward(_ letter: DeadLetter) async throws {
+        for part in letter.parts(fittingIn: maxMessageBytes) {
+            try await produce(part, key: Array(letter.subscription.utf8))
+        }
+    }
+
+    private func produce(_ json: [UInt8], key: [UInt8]) async throws(KafkaError) {
         let tag = nextTag.withLock { tag in
             tag &+= 1
             return tag
         }
-        let json = letter.json
         let failure = await withCheckedContinuation { (continuation: CheckedContinuation<KafkaError?, Never>) in
             waiting.withLock { $0[tag] = continuation }
             do throws(KafkaError) {
-                try producer.produce(topic: topic, key: Array(letter.subscription.utf8), value: json, tag: tag)
+                try producer.produce(topic: topic, key: key, value: json, tag: tag)
             } catch {
                 // No delivery report follows a refused produce.
                 let refused: KafkaError? = error

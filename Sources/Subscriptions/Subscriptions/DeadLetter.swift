@@ -55,6 +55,13 @@ public struct DeadLetter: Sendable, Equatable, Codable {
     public var deadLetteredAtMillis: Int64
     /// The records, kept for inspection and redrive (empty for a retention gap).
     public var records: [SubscriptionRecord]
+    /// Set only on what a destination with a message-size limit receives (``parts(fittingIn:)``): which part of the
+    /// dead letter this is (1-based) and how many there are.
+    public var part: Int?
+    public var parts: Int?
+    /// Set only on a part whose one record is too large for the destination: the records left out (the gateway's
+    /// own store keeps them).
+    public var recordsOmitted: Int?
 
     public init(
         id: String, subscription: String, condition: Condition, attempts: Int, firstError: ErrorInfo?, lastError: ErrorInfo?,
@@ -83,6 +90,8 @@ public struct DeadLetter: Sendable, Equatable, Codable {
         case firstReceivedAtMillis = "first_received_at_ms"
         case lastReceivedAtMillis = "last_received_at_ms"
         case deadLetteredAtMillis = "dead_lettered_at_ms"
+        case part, parts
+        case recordsOmitted = "records_omitted"
     }
 }
 

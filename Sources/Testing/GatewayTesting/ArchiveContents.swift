@@ -24,8 +24,10 @@ public struct ArchiveContents: Sendable {
 
     /// Envelope lines of published files (not under the error prefix or the staging directory).
     public var lines: [Line] = []
-    /// Lines under the error prefix.
+    /// Lines under the error prefix (the sinks' rejected records).
     public var errorLines: [Line] = []
+    /// Lines of subscriptions' dead letters (`on_failure: {archive: {}}`, under `<error prefix>subscriptions/`).
+    public var subscriptionDeadLetterLines: [Line] = []
     /// Lines that are not JSON objects (`file: reason`). A damaged file is thrown, not listed here.
     public var corrupt: [String] = []
     /// Relative paths of the published files.
@@ -52,22 +54,30 @@ public struct ArchiveContents: Sendable {
                     contents.corrupt.append("\(relative): not a JSON object: \(String(decoding: lineBytes, as: UTF8.self).prefix(80))")
                 }
                 let line = Line(file: relative, bytes: lineBytes, object: object.map(Self.sendable))
-                if archive.isDeadLetterFile(relative) { contents.errorLines.append(line) } else { contents.lines.append(line) }
+                if archive.isSubscriptionDeadLetterFile(relative) {
+                    contents.subscriptionDeadLetterLines.append(line)
+                } else if archive.isDeadLetterFile(relative) {
+                    contents.errorLines.append(line)
+                } else {
+                    contents.lines.append(line)
+                }
             }
         }
         return contents
     }
 
     private static func sendable(_ object: [String: Any]) -> [String: any Sendable] {
-        var out: [String: any Sendable] = [:]
-        for (key, value) in object {
-            switch value {
-            case let nested as [String: Any]: out[key] = sendable(nested)
-            case let string as String: out[key] = string
-            case let number as NSNumber: out[key] = number.doubleValue
-            default: out[key] = "\(value)"
-            }
+        object.mapValues(sendableValue)
+    }
+
+    /// Objects, arrays, strings and numbers (as Double); anything else as its description.
+    private static func sendableValue(_ value: Any) -> any Sendable {
+        switch value {
+        case let nested as [String: Any]: sendable(nested)
+        case let array as [Any]: array.map(sendableValue)
+        case let string as String: string
+        case let number as NSNumber: number.doubleValue
+        default: "\(value)"
         }
-        return out
     }
 }

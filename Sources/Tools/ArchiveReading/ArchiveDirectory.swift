@@ -19,11 +19,14 @@ public struct ArchiveDirectory: Sendable {
     public struct Listing: Sendable, Equatable {
         /// Published data files (not under the error prefix).
         public var data: [String]
-        /// Dead-letter files (under the error prefix).
+        /// Dead-letter files of the sinks (under the error prefix): records the gateway could not deliver.
         public var deadLetters: [String]
+        /// Dead-letter files of subscriptions (`on_failure: {archive: {}}`, under `<error prefix>/subscriptions/`):
+        /// records a consumer gave up on, which the data files hold too.
+        public var subscriptionDeadLetters: [String] = []
 
         /// Every file, sorted.
-        public var all: [String] { (data + deadLetters).sorted() }
+        public var all: [String] { (data + deadLetters + subscriptionDeadLetters).sorted() }
     }
 
     /// The archive's root directory (without a trailing `/`).
@@ -55,6 +58,7 @@ public struct ArchiveDirectory: Sendable {
         }
         var data: [String] = []
         var deadLetters: [String] = []
+        var subscriptionDeadLetters: [String] = []
         var directories = [""]
         while let relative = directories.popLast() {
             let path = relative.isEmpty ? root : root + "/" + relative
@@ -71,11 +75,22 @@ public struct ArchiveDirectory: Sendable {
                 if childIsDirectory.boolValue {
                     if name != ".staging" { directories.append(child) }
                 } else if name.hasSuffix(".gz") {
-                    if isDeadLetterFile(child) { deadLetters.append(child) } else { data.append(child) }
+                    if isSubscriptionDeadLetterFile(child) {
+                        subscriptionDeadLetters.append(child)
+                    } else if isDeadLetterFile(child) {
+                        deadLetters.append(child)
+                    } else {
+                        data.append(child)
+                    }
                 }
             }
         }
-        return Listing(data: data.sorted(), deadLetters: deadLetters.sorted())
+        return Listing(data: data.sorted(), deadLetters: deadLetters.sorted(), subscriptionDeadLetters: subscriptionDeadLetters.sorted())
+    }
+
+    /// Whether `relativePath` is a subscription's dead letter (under `<error prefix>/subscriptions/`).
+    public func isSubscriptionDeadLetterFile(_ relativePath: String) -> Bool {
+        !errorPrefix.isEmpty && relativePath.hasPrefix(errorPrefix + "/subscriptions/")
     }
 
     /// Whether `relativePath` is under the error prefix.
