@@ -66,7 +66,7 @@ let package = Package(
             name: "GatewayHTTP",
             dependencies: [
                 "GatewayCore", "EnvelopeScanner", "HTTPHeaderParsing", "Routing", "GatewayConfig", "GatewayLog", "Delivery",
-                "Subscriptions",
+                "Subscriptions", "LiveStreams",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -75,8 +75,11 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Intake/GatewayHTTP",
+            // The dashboard page is compiled into the binary (nothing is fetched from anywhere at run time).
+            resources: [.embedInCode("Dashboard/dashboard.html")],
             swiftSettings: swiftSettings
         ),
 
@@ -281,6 +284,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Live streams: a stream's events read from the log without a cursor (filters, gaps, SSE framing).
+        .target(
+            name: "LiveStreams",
+            dependencies: ["GatewayCore", "GatewayLog"],
+            path: "Sources/Subscriptions/LiveStreams",
+            swiftSettings: swiftSettings
+        ),
         // `on_failure` destinations beyond the gateway's store: the archive's error prefix and a Kinesis stream.
         .target(
             name: "DeadLetterDestinations",

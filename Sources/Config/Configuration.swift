@@ -23,6 +23,8 @@ public struct Configuration: Sendable, Equatable {
     public var subscriptions: [SubscriptionConfiguration] = []
     /// Where outbound requests made for users may go (`network:`).
     public var network: NetworkConfiguration = .init()
+    /// The live streams and the events API (`live:`).
+    public var live: LiveConfiguration = .init()
 
     public init(
         server: ServerConfiguration = .init(),

@@ -50,6 +50,11 @@ struct ConfigurationDecoder {
         }
 
         if let network = top.mapping("network") { configuration.network = decodeNetwork(network) }
+        if let live = top.mapping("live") {
+            live.integer("max_connections", .between(1, 100_000), into: &configuration.live.maxConnections)
+            live.integer("ping_interval_s", .between(1, 300), into: &configuration.live.pingIntervalSeconds)
+            live.finish()
+        }
         if let subscriptionsNode = top.take("subscriptions") {
             configuration.subscriptions = decodeSubscriptions(
                 subscriptionsNode, top.path.key("subscriptions"), hasKafka: hasKafka, hasKinesis: hasKinesis)

@@ -20,13 +20,16 @@ func makeEventLog(
     case .memory:
         return MemoryLog(
             sinks: sinks, maxBytes: maxBytes, subscriptions: logSubscriptions,
-            subscriptionRetention: .seconds(durability.subscriptionRetentionHours * 3600))
+            subscriptionRetention: .seconds(durability.subscriptionRetentionHours * 3600),
+            retainReleased: durability.subscriptionRetentionHours > 0)
     case .disk:
         var walConfiguration = WALConfiguration(directory: durability.directory, cursorNames: sinks.map(\.name))
         walConfiguration.segmentSizeBytes = durability.segmentSizeMB.mebibytesClamped
         walConfiguration.maxDiskBytes = maxBytes
         walConfiguration.subscriptionCursorNames = logSubscriptions.map(WriteAheadEventLog.cursorName(forSubscription:))
         walConfiguration.subscriptionRetention = .seconds(durability.subscriptionRetentionHours * 3600)
+        // Live streams and the events API read released records too, without a cursor of their own.
+        walConfiguration.retainReleasedSegments = durability.subscriptionRetentionHours > 0
         walConfiguration.fsync =
             switch durability.fsync {
             case .always: .always

@@ -5,6 +5,7 @@ public import GatewayCore
 public import GatewayLog
 public import Hummingbird
 public import HummingbirdCore
+import LiveStreams
 import NIOCore
 public import Prometheus
 public import Routing
@@ -60,6 +61,16 @@ public enum HTTPAPI {
             confirmedTimeout: .milliseconds(server.confirmedTimeoutMs)
         ).addRoutes(to: router.group("v1"))
         SubscriptionsController(subscriptions: dependencies.subscriptions).addRoutes(to: router.group("v1"))
+        let live = dependencies.configuration.live
+        LiveController(
+            streams: dependencies.configuration.streams, log: dependencies.log,
+            limit: LiveConnectionLimit(maximum: live.maxConnections), pingInterval: .seconds(live.pingIntervalSeconds)
+        ).addRoutes(to: router.group("v1"))
+        router.get("dashboard") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.dashboard_html)))
+        }
         OperationsController(
             log: dependencies.log,
             dispatchers: dependencies.dispatchers,

@@ -15,6 +15,9 @@ public protocol EventLog: Sendable {
     func makeReader(for sink: SinkID) throws(EventLogError) -> any EventLogReader
     /// Everything before sequence `next` is done with for `sink`.
     func commit(_ sink: SinkID, next: UInt64)
+    /// A reader at `sequence` (clamped to what the log holds) that belongs to nobody: it holds nothing and persists
+    /// nothing (live streams, the events API); it returns every record, whatever its sinks.
+    func makeTailReader(from sequence: UInt64) throws(EventLogError) -> any EventLogReader
     /// A reader at subscription `name`'s stored position (or at `start` when it has none yet); it returns every
     /// record, whatever its sinks.
     func makeSubscriptionReader(_ name: String, start: UInt64) throws(EventLogError) -> any EventLogReader

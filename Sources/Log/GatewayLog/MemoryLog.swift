@@ -28,6 +28,8 @@ public final class MemoryLog: EventLog {
         var nextWaiterID: UInt64 = 0
         var isClosed = false
         var isRefusing = false
+        /// Keeps released records under the retention without subscriptions too (live streams, the events API).
+        var retainsReleased = false
 
         var retainedCount: Int { records.count - head }
 
@@ -41,7 +43,7 @@ public final class MemoryLog: EventLog {
         /// `bytes + room > maxBytes`.
         mutating func trim(cutoffMillis: Int64, room: Int, maxBytes: Int) {
             let released = cursors.values.min() ?? nextSequence
-            let passed = subscriptions.values.lazy.map { $0 ?? 0 }.min()
+            let passed = subscriptions.values.lazy.map { $0 ?? 0 }.min() ?? (retainsReleased ? 0 : nil)
             while firstSequence < released, head < records.count {
                 if let passed, firstSequence >= passed, records[head].event.receivedAtMillis >= cutoffMillis,
                     bytes + room <= maxBytes
@@ -65,8 +67,11 @@ public final class MemoryLog: EventLog {
     private let retentionMillis: Int64
 
     /// Creates an empty log read by `sinks`, holding at most `maxBytes` of envelopes, with in-memory cursors for
-    /// `subscriptions` that keep records every sink released for up to `subscriptionRetention` (see the type's notes).
-    public init(sinks: [SinkID], maxBytes: Int, subscriptions: [String] = [], subscriptionRetention: Duration = .zero) {
+    /// `subscriptions` that keep records every sink released for up to `subscriptionRetention` (see the type's notes);
+    /// `retainReleased` keeps them so without subscriptions too (for ``makeTailReader(from:)``).
+    public init(
+        sinks: [SinkID], maxBytes: Int, subscriptions: [String] = [], subscriptionRetention: Duration = .zero, retainReleased: Bool = false
+    ) {
         self.maxBytes = maxBytes
         let (seconds, attoseconds) = max(subscriptionRetention, .zero).components
         let (millis, overflow) = seconds.multipliedReportingOverflow(by: 1000)
@@ -74,7 +79,8 @@ public final class MemoryLog: EventLog {
         self.state = Mutex(
             State(
                 cursors: Dictionary(uniqueKeysWithValues: sinks.map { ($0, 0) }),
-                subscriptions: Dictionary(subscriptions.map { ($0, UInt64?.none) }, uniquingKeysWith: { first, _ in first })
+                subscriptions: Dictionary(subscriptions.map { ($0, UInt64?.none) }, uniquingKeysWith: { first, _ in first }),
+                retainsReleased: retainReleased
             ))
     }
 
@@ -88,7 +94,7 @@ public final class MemoryLog: EventLog {
         let cutoff = cutoffMillis
         let result: Result<([LogPosition], [Waiter]), EventLogError> = state.withLock { state in
             if state.isClosed { return .failure(EventLogError(code: .closed, message: "the log is closed")) }
-            if !state.subscriptions.isEmpty {
+            if !state.subscriptions.isEmpty || state.retainsReleased {
                 state.trim(cutoffMillis: cutoff, room: size <= maxBytes ? size : 0, maxBytes: maxBytes)
             }
             if state.bytes + size > maxBytes {
@@ -126,6 +132,11 @@ public final class MemoryLog: EventLog {
             state.cursors[sink] = next
             state.trim(cutoffMillis: cutoff, room: 0, maxBytes: maxBytes)
         }
+    }
+
+    public func makeTailReader(from sequence: UInt64) throws(EventLogError) -> any EventLogReader {
+        let position = state.withLock { state in min(max(sequence, state.firstSequence), state.nextSequence) }
+        return Reader(log: self, position: position)
     }
 
     public func makeSubscriptionReader(_ name: String, start: UInt64) throws(EventLogError) -> any EventLogReader {

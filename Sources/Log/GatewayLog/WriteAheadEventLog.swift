@@ -45,6 +45,14 @@ public final class WriteAheadEventLog: EventLog {
         wal.commit(cursor: sink.name, next: next)
     }
 
+    public func makeTailReader(from sequence: UInt64) throws(EventLogError) -> any EventLogReader {
+        do {
+            return Reader(reader: try wal.makeReader(at: sequence), sinks: sinks)
+        } catch {
+            throw Self.wrap(error)
+        }
+    }
+
     public func makeSubscriptionReader(_ name: String, start: UInt64) throws(EventLogError) -> any EventLogReader {
         let cursor = Self.cursorName(forSubscription: name)
         let reader: LogReader

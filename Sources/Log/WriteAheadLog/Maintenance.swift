@@ -138,7 +138,7 @@ extension LogCore {
     /// Deletes the sealed segments retention lets go (see ``releaseSegments(_:room:)``), oldest first, and the
     /// files of segments an append already took out of the catalog to make room.
     func applyRetention() -> WALError? {
-        let room = configuration.subscriptionCursorNames.isEmpty ? 0 : max(1, configuration.segmentSizeBytes)
+        let room = configuration.retainsReleasedSegments ? max(1, configuration.segmentSizeBytes) : 0
         let doomed: [UInt64] = state.withLock { s in
             let pending = s.pendingUnlinks
             s.pendingUnlinks = []
@@ -165,7 +165,7 @@ extension LogCore {
     /// while `diskBytes + reservedBytes + room > maxDiskBytes`; the first candidate kept ends the pass, so the
     /// retained segments stay contiguous.
     func releaseSegments(_ s: inout LogState, room: Int) -> [SegmentInfo] {
-        let subscriptions = !configuration.subscriptionCursorNames.isEmpty
+        let subscriptions = configuration.retainsReleasedSegments
         let released: UInt64
         if let minimum = s.cursors.values.lazy.filter(\.holdsSegments).map(\.persisted).min() {
             released = minimum

@@ -39,10 +39,16 @@ public struct WALConfiguration: Sendable {
     /// needed (see ``WriteAheadLog`` and docs/write-ahead-log.md). Names match `[A-Za-z0-9._-]+` and differ from
     /// ``cursorNames``.
     public var subscriptionCursorNames: [String] = []
-    /// With ``subscriptionCursorNames``: how long a sealed segment every sink cursor passed is kept, counted from
-    /// the newest `receivedAtMillis` among its records (against the wall clock), unless disk space is needed first.
-    /// Ignored without subscription cursors.
+    /// With ``subscriptionCursorNames`` or ``retainReleasedSegments``: how long a sealed segment every sink cursor
+    /// passed is kept, counted from the newest `receivedAtMillis` among its records (against the wall clock), unless
+    /// disk space is needed first. Ignored otherwise.
     public var subscriptionRetention: Duration = .zero
+    /// Keeps segments every sink cursor passed under ``subscriptionRetention`` even without subscription cursors,
+    /// for readers that hold no cursor (``WriteAheadLog/makeReader(at:)``: live streams, the events API).
+    public var retainReleasedSegments = false
+
+    /// Whether released segments are kept for subscriptions and cursorless readers (see ``subscriptionRetention``).
+    var retainsReleasedSegments: Bool { retainReleasedSegments || !subscriptionCursorNames.isEmpty }
     /// How often the maintenance thread persists changed cursors, deletes segments every cursor has passed and
     /// refreshes cursor ages, when nothing wakes it sooner (a quota refusal, ``WriteAheadLog/checkpoint()``, close).
     /// Independent of the fsync policy: a cursor only bounds redelivery after a crash, and rewriting cursor files

@@ -141,7 +141,7 @@ public final class WriteAheadLog: Sendable {
         }
         let core = core
         let maxDisk = core.configuration.maxDiskBytes
-        let reclaims = !core.configuration.subscriptionCursorNames.isEmpty
+        let reclaims = core.configuration.retainsReleasedSegments
         let room = max(bytes, core.configuration.segmentSizeBytes)
         let result = await withUnsafeContinuation { (c: UnsafeContinuation<Result<[AppendReceipt], WALError>, Never>) in
             let (refusal, reclaimed): (WALError?, Bool) = core.state.withLock { s in
@@ -208,6 +208,14 @@ public final class WriteAheadLog: Sendable {
         }
         if core.state.withLock({ $0.closed }) { throw WALError(.closed, "the log is closed") }
         return LogReader(core: core, cursor: name, position: start)
+    }
+
+    /// A reader at `sequence` (clamped to the retained range) that belongs to no cursor: it holds nothing and
+    /// persists nothing (live streams, the events API). Throws `.closed` after `close()`.
+    public func makeReader(at sequence: UInt64) throws(WALError) -> LogReader {
+        let start: UInt64 = core.state.withLock { s in min(max(sequence, s.firstSequence), s.nextSequence) }
+        if core.state.withLock({ $0.closed }) { throw WALError(.closed, "the log is closed") }
+        return LogReader(core: core, cursor: "", position: start)
     }
 
     /// Marks every record with sequence < `next` as acknowledged by cursor `name`. Monotonic: lower values

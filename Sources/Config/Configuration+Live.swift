@@ -1,0 +1,10 @@
+/// `live:` — the live streams (`GET /v1/streams/{team}/{app}/live`) and the events API; an extension of
+/// ARCHITECTURE.md §3 (docs/live.md).
+public struct LiveConfiguration: Sendable, Equatable {
+    /// Open live connections allowed at once; one more is answered 503 with `Retry-After`. Default 1000, 1…100000.
+    public var maxConnections: Int = 1000
+    /// Seconds between keep-alive pings on an idle live connection. Default 15, 1…300.
+    public var pingIntervalSeconds: Int = 15
+
+    public init() {}
+}

@@ -1,0 +1,136 @@
+import Foundation
+import GatewayTesting
+import Testing
+
+/// The standard-library SSE client next to this file.
+private let liveClient = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("live_client.py").path
+
+private let liveConfig = """
+    streams:
+      - {team: shop, app: orders}
+      - {team: shop, app: refunds}
+    durability: {dir: ./wal}
+    archive: {url: file://./archive}
+    live: {ping_interval_s: 1}
+    """
+
+/// Starts `live_client.py` with `arguments` and waits until its request is sent (or answered).
+private func startClient(_ directory: URL, _ name: String, _ arguments: [String]) throws -> TestProcess {
+    let client = try TestProcess(
+        TestProcess.Command("python3", [liveClient] + arguments), log: directory.appendingPathComponent("\(name).log"))
+    try client.waitUntil(timeout: .seconds(20), "the live client connected") { client.log.contains("open") }
+    return client
+}
+
+/// The events a client printed, in order.
+private func received(_ client: TestProcess) -> [(id: String, eventID: String, sequence: Int)] {
+    client.log.split(separator: "\n").compactMap { line in
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            let eventID = object["event_id"] as? String
+        else { return nil }
+        return (object["id"] as? String ?? "", eventID, object["sequence"] as? Int ?? -1)
+    }
+}
+
+/// `numbers` as events of `shop/<app>` with about 2 KB of payload each, 50 per NDJSON batch.
+private func post(_ gateway: GatewayClient, _ numbers: Range<Int>, app: String = "orders") async throws {
+    let pad = String(repeating: "p", count: 2000)
+    var start = numbers.lowerBound
+    while start < numbers.upperBound {
+        let end = min(start + 50, numbers.upperBound)
+        let lines = (start..<end).map { n in
+            "{\"team\":\"shop\",\"app\":\"\(app)\",\"partition_key\":\"k\(n % 4)\",\"event_id\":\"\(app)-\(n)\",\"payload\":{\"n\":\(n),\"pad\":\"\(pad)\"}}"
+        }
+        let reply = try await gateway.post("/v1/events/batch", lines.joined(separator: "\n"), contentType: "application/x-ndjson")
+        #expect(reply.status == 200, "\(reply.body)")
+        start = end
+    }
+}
+
+@Suite("Live streams (server-sent events) and the events API, through the binary", .serialized, .timeLimit(.minutes(3)))
+struct LiveStreamTests {
+    @Test(
+        "an SSE client gets every event of its stream in order while another stops reading; a reconnect with Last-Event-ID misses nothing"
+    )
+    func serverSentEvents() async throws {
+        let directory = try makeTemporaryDirectory("live-sse")
+        let gateway = try SluiceProcess(directory: directory, config: liveConfig)
+        defer { _ = gateway.terminate() }
+        let client = GatewayClient(baseURL: gateway.baseURL)
+        let url = gateway.baseURL + "/v1/streams/shop/orders/live"
+        // A client that never reads: its socket buffers fill within the first few hundred KB.
+        let stalled = try startClient(directory, "stalled", [url, "stall"])
+        defer { stalled.stop() }
+        let reader = try startClient(directory, "reader", [url, "300"])
+        defer { reader.stop() }
+
+        try await post(client, 0..<150)
+        try await post(client, 0..<40, app: "refunds") // another stream: never on this one
+        try await post(client, 150..<300)
+        try reader.waitUntil(timeout: .seconds(60), "the reader got 300 events") { !reader.isRunning }
+        #expect(reader.terminationStatus == 0, "\(reader.logTail())")
+        let events = received(reader)
+        #expect(events.map(\.eventID) == (0..<300).map { "orders-\($0)" })
+        #expect(events.map(\.sequence) == events.map(\.sequence).sorted())
+        #expect(events.allSatisfy { $0.id == String($0.sequence) })
+        #expect(stalled.isRunning)
+
+        // Reconnecting after the 200th event resumes right after it: the last 100, each once.
+        let resumed = try startClient(directory, "resumed", [url, "100", events[199].id])
+        defer { resumed.stop() }
+        try resumed.waitUntil(timeout: .seconds(30), "the resumed reader got 100 events") { !resumed.isRunning }
+        #expect(received(resumed).map(\.eventID) == (200..<300).map { "orders-\($0)" })
+
+        // ?from= starts at a sequence; a filter keeps one partition key.
+        let filtered = try startClient(
+            directory, "filtered", [url + "?from=0&partition_key=k1", "75"])
+        defer { filtered.stop() }
+        try filtered.waitUntil(timeout: .seconds(30), "the filtered reader got 75 events") { !filtered.isRunning }
+        #expect(received(filtered).map(\.eventID) == stride(from: 1, to: 300, by: 4).map { "orders-\($0)" })
+    }
+
+    @Test("the events API pages through a stream with a cursor and filters; mistakes are problem+json; SIGTERM ends open live streams")
+    func eventsAPIAndShutdown() async throws {
+        let directory = try makeTemporaryDirectory("live-events")
+        let gateway = try SluiceProcess(directory: directory, config: liveConfig)
+        var stopped = false
+        defer { if !stopped { _ = gateway.terminate() } }
+        let client = GatewayClient(baseURL: gateway.baseURL)
+        try await post(client, 0..<30)
+        try await post(client, 0..<10, app: "refunds")
+
+        var ids: [String] = []
+        var from = 0
+        var pages = 0
+        while pages < 10 {
+            let page = try await client.get("/v1/streams/shop/orders/events?from=\(from)&limit=12").object
+            let events = page["events"] as? [[String: Any]] ?? []
+            ids += events.compactMap { ($0["event"] as? [String: Any])?["event_id"] as? String }
+            pages += 1
+            guard let next = page["next"] as? Int, next > from, !events.isEmpty else { break }
+            from = next
+        }
+        #expect(ids == (0..<30).map { "orders-\($0)" })
+        let filtered = try await client.get("/v1/streams/shop/orders/events?pointer=/n&value=7").object
+        #expect((filtered["events"] as? [[String: Any]])?.count == 1)
+
+        let unknown = try await client.get("/v1/streams/shop/nope/events")
+        #expect(unknown.status == 404)
+        #expect(unknown.object["type"] as? String == "urn:sluice:problem:unknown-stream")
+        let badLimit = try await client.get("/v1/streams/shop/orders/events?limit=0")
+        #expect(badLimit.status == 400)
+        #expect(badLimit.body.contains("limit"))
+        let badPointer = try await client.get("/v1/streams/shop/orders/events?pointer=n&value=1")
+        #expect(badPointer.status == 400)
+        let noAccept = try await client.get("/v1/streams/shop/orders/live")
+        #expect(noAccept.status == 406)
+
+        // A live connection open at SIGTERM is ended by the server, and the gateway stops.
+        let open = try startClient(directory, "open", [gateway.baseURL + "/v1/streams/shop/orders/live", "1000"])
+        defer { open.stop() }
+        stopped = true
+        #expect(gateway.terminate() == 0)
+        try open.waitUntil(timeout: .seconds(20), "the live client saw the end") { !open.isRunning }
+        #expect(open.log.contains("end"))
+    }
+}
