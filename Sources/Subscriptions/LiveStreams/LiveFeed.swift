@@ -21,14 +21,15 @@ public final class LiveFeed: Sendable {
     let reader: any EventLogReader
     private let expected: Mutex<UInt64>
 
-    /// A feed of `team/app` from `sequence` (the log's next sequence for "from now on").
+    /// A feed of `team/app` from `sequence` (the log's next sequence for "from now on"). A `sequence` older than the
+    /// log's oldest record starts at that record; the caller announces that gap (the feed reports later ones).
     /// - Throws: ``EventLogError`` when the log is closed.
     public init(log: any EventLog, team: String, app: String, filter: LiveFilter, from sequence: UInt64) throws(EventLogError) {
         self.team = team
         self.app = app
         self.filter = filter
         self.reader = try log.makeTailReader(from: sequence)
-        self.expected = Mutex(sequence)
+        self.expected = Mutex(max(sequence, log.firstSequence))
     }
 
     /// Waits for records after the position and returns the matching ones (maybe none, when the records read were
