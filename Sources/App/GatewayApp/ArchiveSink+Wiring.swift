@@ -26,17 +26,20 @@ extension SinkRegistration {
         },
         make: { wiring throws(GatewayStartupError) in
             let archive = try makeArchiveSink(wiring.configuration.archive, clock: wiring.clock, metrics: wiring.metrics)
-            wiring.archiveDirectory = try archiveDirectory(from: wiring.configuration.archive.url)
+            wiring.archiveDirectory = archive.directory
             wiring.subscriptionDeadLetters = archive.subscriptionDeadLetters
             return WiredSink(sink: archive.sink, deadLetters: archive.sink)
         }
     )
 }
 
-/// The archive sink for the `archive:` section, and the `on_failure: {archive: {}}` destination it provides.
+/// The archive sink for the `archive:` section, its directory, and the `on_failure: {archive: {}}` destination it
+/// provides.
 func makeArchiveSink(
     _ archive: ArchiveConfiguration, clock: some Clock<Duration>, metrics: any MetricsFactory
-) throws(GatewayStartupError) -> (sink: any Sink & DeadLetterDestination, subscriptionDeadLetters: any DeadLetterForwarder) {
+) throws(GatewayStartupError) -> (
+    sink: any Sink & DeadLetterDestination, directory: String, subscriptionDeadLetters: any DeadLetterForwarder
+) {
     let template: PartitionTemplate
     do {
         template = try PartitionTemplate(archive.partitionTemplate)
@@ -56,7 +59,7 @@ func makeArchiveSink(
         clock: clock,
         metricsFactory: metrics
     )
-    return (sink, ArchiveDeadLetterForwarder(archive: sink, root: directory))
+    return (sink, directory, ArchiveDeadLetterForwarder(archive: sink, root: directory))
 }
 
 /// The local directory of a `file://` archive url (`file://./data/archive`, `file:///var/lib/sluice`).

@@ -10,7 +10,8 @@ func makeEventLog(
     configuration: Configuration, sinks: [SinkID], logger: Logger, metrics: any MetricsFactory
 ) throws(GatewayStartupError) -> any EventLog {
     let durability = configuration.durability
-    // Only subscriptions to the log itself read it (and keep its retention); a Kafka source has its own offsets.
+    // Only subscriptions to the log itself have cursors in it (a Kafka source has its own offsets); retention keeps
+    // released records for them, for replay, and for live streams and the events API.
     let logSubscriptions = configuration.subscriptions.compactMap { subscription -> String? in
         if case .log = subscription.source { return subscription.name }
         return nil

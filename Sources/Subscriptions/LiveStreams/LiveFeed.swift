@@ -49,9 +49,6 @@ public final class LiveFeed: Sendable {
             return read
         }
     }
-
-    /// The sequence the next read starts at.
-    public var position: UInt64 { expected.withLock { $0 } }
 }
 
 /// The JSON of one event as the live streams and the events API send it:
@@ -136,9 +133,6 @@ public final class LiveConnectionLimit: Sendable {
     public func release() {
         open.withLock { $0 = max(0, $0 - 1) }
     }
-
-    /// Open connections now.
-    public var count: Int { open.withLock { $0 } }
 }
 
 /// A one-shot signal that ends live connections (graceful shutdown): ``wait()`` returns once ``stop()`` was called,

@@ -11,9 +11,6 @@ public struct LiveFilter: Sendable, Equatable {
     /// string (`paid`).
     public var value: LiveJSONValue?
 
-    /// Every event.
-    public init() {}
-
     /// A filter from the query's `partition_key`, `pointer` and `value`.
     /// - Throws: ``LiveRequestError`` naming the parameter when the pointer is malformed or one of pointer/value
     ///   comes without the other.
@@ -31,9 +28,6 @@ public struct LiveFilter: Sendable, Equatable {
             throw LiveRequestError(parameter: "pointer", message: "needs 'value' (the value the payload holds there)")
         }
     }
-
-    /// Whether nothing is filtered.
-    public var isEmpty: Bool { partitionKey == nil && pointer == nil }
 
     /// Whether `record` passes.
     public func matches(partitionKey key: String, envelope: ArraySlice<UInt8>) -> Bool {
