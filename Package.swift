@@ -41,6 +41,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // MARK: Core and configuration
@@ -273,6 +275,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The PostgreSQL handler: columns from events, batched idempotent inserts or ordered upserts, one transaction a batch.
+        .target(
+            name: "PostgresHandler",
+            dependencies: [
+                "Subscriptions", "GatewayCore", "EnvelopeScanner",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Sources/Subscriptions/PostgresHandler",
+            swiftSettings: swiftSettings
+        ),
+
         // A Kafka topic as a subscription source: one member of a consumer group, offsets committed after delivery.
         .target(
             name: "KafkaSubscriptionSource",
@@ -346,7 +361,7 @@ let package = Package(
             dependencies: [
                 "GatewayCore", "GatewayConfig", "GatewayHTTP", "Routing", "GatewayLog", "WriteAheadLog", "Delivery",
                 "ArchiveSink", "KinesisSink", "KafkaSink", "KafkaClient", "MSKIAMAuth", "AWSCredentials", "AWSJSONClient", "KinesisAPI",
-                "Subscriptions", "WebhookHandler", "KafkaSubscriptionSource", "DeadLetterDestinations",
+                "Subscriptions", "WebhookHandler", "PostgresHandler", "KafkaSubscriptionSource", "DeadLetterDestinations",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -534,8 +549,8 @@ let package = Package(
         .testTarget(
             name: "SubscriptionsTests",
             dependencies: [
-                "Subscriptions", "WebhookHandler", "DeadLetterDestinations", "ArchiveSink", "GatewayTesting", "GatewayLog",
-                "GatewayCore", "Delivery",
+                "Subscriptions", "WebhookHandler", "PostgresHandler", "DeadLetterDestinations", "ArchiveSink", "GatewayTesting",
+                "GatewayLog", "GatewayCore", "Delivery",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -55,6 +55,67 @@ public struct SubscriptionConfiguration: Sendable, Equatable {
     public enum Handler: Sendable, Equatable {
         /// An HTTP endpoint that receives each batch.
         case webhook(Webhook)
+        /// A PostgreSQL table each batch is written to.
+        case postgres(Postgres)
+    }
+
+    /// `handler: {postgres: …}` (see docs/subscriptions.md, "PostgreSQL handler").
+    public struct Postgres: Sendable, Equatable {
+        /// How events become rows.
+        public enum Mode: String, Sendable, Equatable, CaseIterable {
+            /// One row per event, idempotent by event id.
+            case insert
+            /// One row per key with the newest event's state.
+            case upsert
+        }
+
+        /// Whether the connection uses TLS.
+        public enum TLSMode: String, Sendable, Equatable, CaseIterable {
+            case disable
+            case prefer
+            case require
+        }
+
+        /// One column: its name, where its value comes from, its SQL type.
+        public struct Column: Sendable, Equatable {
+            public var name: String
+            /// `event_id`, `received_at`, `partition_key`, `team`, `app`, `payload`, `sequence` or a JSON pointer
+            /// into the payload (`/order/id`).
+            public var from: String
+            /// The SQL type (nil: the default of `from`: text, timestamptz for received_at, jsonb for payload,
+            /// bigint for sequence).
+            public var type: String?
+
+            public init(name: String, from: String, type: String? = nil) {
+                self.name = name
+                self.from = from
+                self.type = type
+            }
+        }
+
+        /// `postgres://user:password@host:5432/database`; what it leaves out comes from PGUSER, PGPASSWORD, PGHOST,
+        /// PGPORT, PGDATABASE.
+        public var url: String
+        /// `table` or `schema.table`.
+        public var table: String
+        public var mode: Mode = .insert
+        /// The key columns of upsert mode.
+        public var key: [String] = []
+        /// Create the table (`CREATE TABLE IF NOT EXISTS`) before the first batch. Default false.
+        public var createTable: Bool = false
+        public var columns: [Column] = []
+        public var tls: TLSMode = .prefer
+        /// PEM roots that verify the server's certificate (the system's otherwise).
+        public var caFile: String?
+        /// The connection pool's size. Default 10.
+        public var maxConnections: Int = 10
+        /// The server's statement timeout. Default 30 s.
+        public var timeoutSeconds: Double = 30
+
+        public init(url: String, table: String) {
+            self.url = url
+            self.table = table
+        }
     }
 
     /// `handler: {webhook: …}`.

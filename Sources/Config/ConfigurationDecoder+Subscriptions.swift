@@ -5,7 +5,7 @@ internal import Yams
 extension ConfigurationDecoder {
     /// Sources and handlers of ARCHITECTURE.md §3 that a later version builds; named so the error says so.
     static let plannedSources = ["kinesis"]
-    static let plannedHandlers = ["postgres"]
+    static let plannedHandlers: [String] = []
 
     func decodeNetwork(_ map: MappingReader) -> NetworkConfiguration {
         var network = NetworkConfiguration()
@@ -252,9 +252,10 @@ extension ConfigurationDecoder {
 
     private func decodeHandler(_ node: Node, _ path: ConfigPath) -> SubscriptionConfiguration.Handler? {
         guard
-            let (_, map) = singleKind(
-                node, path, kinds: ["webhook"], planned: Self.plannedHandlers, example: "{webhook: {url: \"https://…\"}}")
+            let (kind, map) = singleKind(
+                node, path, kinds: ["webhook", "postgres"], planned: Self.plannedHandlers, example: "{webhook: {url: \"https://…\"}}")
         else { return nil }
+        if kind == "postgres" { return decodePostgresHandler(map) }
         let url = map.requiredString("url", validate: Self.httpURLProblems)
         var webhook = SubscriptionConfiguration.Webhook(url: url ?? "")
         map.choice("format", into: &webhook.format)
@@ -275,6 +276,159 @@ extension ConfigurationDecoder {
         }
         map.finish()
         return url == nil ? nil : .webhook(webhook)
+    }
+
+    private func decodePostgresHandler(_ map: MappingReader) -> SubscriptionConfiguration.Handler? {
+        let url = map.requiredString("url", validate: Self.postgresURLProblems)
+        let table = map.requiredString("table", validate: Self.postgresTableProblems)
+        var postgres = SubscriptionConfiguration.Postgres(url: url ?? "", table: table ?? "")
+        map.choice("mode", into: &postgres.mode)
+        map.boolean("create_table", into: &postgres.createTable)
+        map.choice("tls", into: &postgres.tls)
+        map.optionalString("ca_file", into: &postgres.caFile)
+        map.integer("max_connections", .between(1, 100), into: &postgres.maxConnections)
+        map.number("timeout_s", .between(0.001, 900), into: &postgres.timeoutSeconds)
+        var valid = url != nil && table != nil
+        var keyMark = map.mark
+        if let node = map.take("key") {
+            keyMark = node.mark
+            let keyPath = map.path.key("key")
+            switch node {
+            case .sequence(let items) where !items.isEmpty:
+                for (index, item) in items.enumerated() {
+                    if let name = context.string(item, keyPath.index(index), validate: Self.postgresIdentifierProblems) {
+                        postgres.key.append(name)
+                    } else {
+                        valid = false
+                    }
+                }
+            case .scalar:
+                if let name = context.string(node, keyPath, validate: Self.postgresIdentifierProblems) {
+                    postgres.key = [name]
+                } else {
+                    valid = false
+                }
+            default:
+                context.error(keyPath, "expected a column name or a non-empty list of column names", at: node.mark)
+                valid = false
+            }
+        }
+        let columnsPath = map.path.key("columns")
+        if let node = map.take("columns") {
+            if case .sequence(let items) = node, !items.isEmpty {
+                var seen: [String: Int] = [:]
+                for (index, item) in items.enumerated() {
+                    let itemPath = columnsPath.index(index)
+                    guard let column = MappingReader.open(item, itemPath, context, expected: "a mapping {name, from, type}") else {
+                        valid = false
+                        continue
+                    }
+                    let name = column.requiredString("name", validate: Self.postgresIdentifierProblems)
+                    let from = column.requiredString("from", validate: Self.postgresColumnSourceProblems)
+                    var type: String?
+                    column.optionalString("type", into: &type, validate: Self.postgresTypeProblems)
+                    column.finish()
+                    guard let name, let from else {
+                        valid = false
+                        continue
+                    }
+                    if let first = seen[name] {
+                        context.error(itemPath.key("name"), "duplicate column '\(name)' (already \(columnsPath.index(first)))", at: item.mark)
+                        valid = false
+                    }
+                    seen[name] = seen[name] ?? index
+                    postgres.columns.append(.init(name: name, from: from, type: type))
+                }
+            } else {
+                context.error(columnsPath, "expected a non-empty list of columns, e.g. [{name: event_id, from: event_id}]", at: node.mark)
+                valid = false
+            }
+        } else {
+            context.error(
+                columnsPath, "missing (a list of columns, e.g. [{name: event_id, from: event_id}, {name: body, from: payload}])", at: map.mark)
+            valid = false
+        }
+        let keyPath = map.path.key("key")
+        switch postgres.mode {
+        case .insert:
+            if !postgres.key.isEmpty {
+                context.error(keyPath, "applies to mode 'upsert' only (insert mode is keyed by the event id's column)", at: keyMark)
+                valid = false
+            }
+            if !postgres.columns.isEmpty, !postgres.columns.contains(where: { $0.from == "event_id" }) {
+                context.error(
+                    columnsPath, "mode 'insert' is idempotent by event id: add a column {name: event_id, from: event_id}", at: map.mark)
+                valid = false
+            }
+        case .upsert:
+            if postgres.key.isEmpty {
+                context.error(keyPath, "missing (mode 'upsert' keeps one row per key: name its column(s), e.g. key: [order_id])", at: map.mark)
+                valid = false
+            }
+            for name in postgres.key where !postgres.columns.contains(where: { $0.name == name }) {
+                context.error(keyPath, "'\(name)' is not one of the columns", at: keyMark)
+                valid = false
+            }
+            for column in postgres.columns where column.name == "sluice_received_at" || column.name == "sluice_sequence" {
+                context.error(columnsPath, "'\(column.name)' is the handler's own column in upsert mode: choose another name", at: map.mark)
+                valid = false
+            }
+        }
+        map.finish()
+        return valid ? .postgres(postgres) : nil
+    }
+
+    static func postgresURLProblems(_ value: String) -> [String] {
+        let lower = value.lowercased()
+        guard lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://") else {
+            return ["expected a postgres:// URL (postgres://user:password@host:5432/database)"]
+        }
+        return []
+    }
+
+    /// An identifier the handler quotes: 1…63 of letters, digits and `_`, not starting with a digit.
+    static func postgresIdentifierProblems(_ value: String) -> [String] {
+        let bytes = Array(value.utf8)
+        func isLetter(_ byte: UInt8) -> Bool { (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == UInt8(ascii: "_") }
+        guard let first = bytes.first, bytes.count <= 63, isLetter(first),
+            bytes.allSatisfy({ isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) })
+        else { return ["'\(value)' is not a column or table name (1…63 of letters, digits and '_', not starting with a digit)"] }
+        return []
+    }
+
+    static func postgresTableProblems(_ value: String) -> [String] {
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2 else { return ["expected 'table' or 'schema.table', got '\(value)'"] }
+        return parts.flatMap { postgresIdentifierProblems(String($0)) }
+    }
+
+    static func postgresColumnSourceProblems(_ value: String) -> [String] {
+        let names = ["event_id", "received_at", "partition_key", "team", "app", "payload", "sequence"]
+        guard names.contains(value) || value.hasPrefix("/") else {
+            var message = "expected one of " + names.map { "'\($0)'" }.joined(separator: ", ") + " or a JSON pointer such as '/order/id'"
+            if let suggestion = suggestion(for: value, among: names) { message += "; did you mean '\(suggestion)'?" }
+            return [message]
+        }
+        return []
+    }
+
+    /// A SQL type name as the handler writes it into statements: words, an optional `(precision[, scale])` and `[]`
+    /// (no quotes, semicolons or comments can pass).
+    static func postgresTypeProblems(_ value: String) -> [String] {
+        var rest = Substring(value.lowercased())
+        if rest.hasSuffix("[]") { rest = rest.dropLast(2) }
+        if rest.hasSuffix(")"), let open = rest.firstIndex(of: "(") {
+            let inside = rest[rest.index(after: open)..<rest.index(before: rest.endIndex)]
+            guard !inside.isEmpty, inside.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "," || $0 == " ") }) else {
+                return ["'\(value)' is not a SQL type name (e.g. text, bigint, numeric(12,2), jsonb, timestamptz, text[])"]
+            }
+            rest = rest[..<open]
+        }
+        let words = rest.split(separator: " ")
+        guard !words.isEmpty, words.count <= 3, rest.count <= 40,
+            words.allSatisfy({ word in word.first?.isLetter == true && word.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") } })
+        else { return ["'\(value)' is not a SQL type name (e.g. text, bigint, numeric(12,2), jsonb, timestamptz, text[])"] }
+        return []
     }
 
     /// RFC 9110 token characters.

@@ -105,7 +105,8 @@ struct SubscriptionConfigurationTests {
             "subscriptions[0].handler.webhook.url", "subscriptions[0].handler.webhook.format",
             #"subscriptions[0].handler.webhook.headers["Bad Header"]"#, "subscriptions[0].batch_size",
             "subscriptions[0].maximum_record_age_seconds", "subscriptions[0].parallelization_factor",
-            "subscriptions[1].handler.postgres", "subscriptions[1].on_failure.kinesis",
+            "subscriptions[1].handler.postgres.url", "subscriptions[1].handler.postgres.table",
+            "subscriptions[1].handler.postgres.columns", "subscriptions[1].on_failure.kinesis",
             "subscriptions[1].on_failure.kinesis.stream",
             "subscriptions[3].source.lgo", "network.allowed_webhook_hosts[0]",
         ] {
@@ -170,5 +171,91 @@ struct SubscriptionConfigurationTests {
             """)
         #expect(report.errors.map(\.path) == ["subscriptions[1].name"])
         #expect(report.errors.first?.message.hasPrefix("duplicate subscription 's'") == true)
+    }
+
+    @Test("a postgres handler loads: upsert with a key list, columns from envelope fields and JSON pointers, TLS, pool")
+    func postgresHandler() throws {
+        let configuration = try loadValid(
+            """
+            subscriptions:
+              - name: order-state
+                source: {log: {streams: ["shop/orders"]}}
+                handler:
+                  postgres:
+                    url: "postgres://app:${PGPASS}@db.internal:6432/shop"
+                    table: public.order_state
+                    mode: upsert
+                    key: [order_id]
+                    create_table: true
+                    tls: require
+                    max_connections: 4
+                    timeout_s: 5
+                    columns:
+                      - {name: order_id, from: /order/id, type: bigint}
+                      - {name: total, from: /order/total, type: "numeric(12,2)"}
+                      - {name: tags, from: /order/tags, type: "text[]"}
+                      - {name: seen_at, from: received_at}
+                      - {name: body, from: payload}
+            """, environment: ["PGPASS": "pw"])
+        let subscription = try #require(configuration.subscriptions.first)
+        guard case .postgres(let postgres) = subscription.handler else {
+            Issue.record("expected a postgres handler")
+            return
+        }
+        #expect(postgres.url == "postgres://app:pw@db.internal:6432/shop")
+        #expect(postgres.table == "public.order_state")
+        #expect(postgres.mode == .upsert)
+        #expect(postgres.key == ["order_id"])
+        #expect(postgres.createTable)
+        #expect(postgres.tls == .require)
+        #expect(postgres.maxConnections == 4)
+        #expect(postgres.timeoutSeconds == 5)
+        #expect(postgres.columns.map(\.name) == ["order_id", "total", "tags", "seen_at", "body"])
+        #expect(postgres.columns.map(\.type) == ["bigint", "numeric(12,2)", "text[]", nil, nil])
+        #expect(postgres.columns[0].from == "/order/id")
+    }
+
+    @Test("postgres handler problems are named with their paths: names, types, sources, the key and the event id")
+    func postgresProblems() {
+        let report = load(
+            """
+            subscriptions:
+              - name: a
+                source: {log: {streams: ["shop/orders"]}}
+                handler:
+                  postgres:
+                    url: "mysql://x"
+                    table: "orders; DROP TABLE x"
+                    columns:
+                      - {name: "bad name", from: event_id}
+                      - {name: amount, from: recieved_at, type: "bigint); DROP TABLE x; --"}
+                      - {name: n, from: /n, colour: red}
+              - name: b
+                source: {log: {streams: ["shop/orders"]}}
+                handler:
+                  postgres:
+                    url: "postgres://h/db"
+                    table: orders
+                    mode: upsert
+                    key: [missing]
+                    columns: [{name: sluice_sequence, from: sequence}]
+              - name: c
+                source: {log: {streams: ["shop/orders"]}}
+                handler: {postgres: {url: "postgres://h/db", table: t, key: k, columns: [{name: n, from: /n}]}}
+            """)
+        #expect(report.configuration == nil)
+        let byPath = Dictionary(report.errors.map { ($0.path, $0.message) }, uniquingKeysWith: { first, _ in first })
+        for path in [
+            "subscriptions[0].handler.postgres.url", "subscriptions[0].handler.postgres.table",
+            "subscriptions[0].handler.postgres.columns[0].name", "subscriptions[0].handler.postgres.columns[1].from",
+            "subscriptions[0].handler.postgres.columns[1].type", "subscriptions[0].handler.postgres.columns[2].colour",
+            "subscriptions[1].handler.postgres.key", "subscriptions[1].handler.postgres.columns",
+            "subscriptions[2].handler.postgres.key", "subscriptions[2].handler.postgres.columns",
+        ] {
+            #expect(byPath[path] != nil, "no problem reported at \(path): \(report.errors)")
+        }
+        #expect(byPath["subscriptions[0].handler.postgres.columns[1].from"]?.contains("did you mean") == true)
+        #expect(byPath["subscriptions[1].handler.postgres.key"]?.contains("'missing' is not one of the columns") == true)
+        #expect(byPath["subscriptions[2].handler.postgres.columns"]?.contains("idempotent by event id") == true)
     }
 }

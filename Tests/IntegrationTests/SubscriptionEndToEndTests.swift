@@ -88,6 +88,11 @@ func postOrders(_ gateway: GatewayClient, _ numbers: Range<Int>, poison: Set<Int
         let payload = poison.contains(n) ? "{\"n\":\(n),\"poison\":true}" : "{\"n\":\(n)}"
         lines.append("{\"team\":\"shop\",\"app\":\"\(app)\",\"partition_key\":\"k\(n % 5)\",\"event_id\":\"e-\(n)\",\"payload\":\(payload)}")
     }
+    try await postLines(gateway, lines)
+}
+
+/// Posts `lines` (NDJSON events) in batches of 100 and expects each batch accepted.
+func postLines(_ gateway: GatewayClient, _ lines: [String]) async throws {
     var start = 0
     while start < lines.count {
         let chunk = lines[start..<min(start + 100, lines.count)]

@@ -1,3 +1,4 @@
+import Delivery
 import GatewayCore
 import Testing
 
@@ -40,6 +41,25 @@ struct BatchProcessorTests {
         try await processor.process(records(0..<10))
         #expect(handler.handed == [Array(0..<10), Array(4..<10)])
         #expect(await store.list().isEmpty)
+    }
+
+    @Test("rejected records are dead letters at once, one each with its own error; the rest of the batch counts as delivered")
+    func rejectedRecords() async throws {
+        let handler = ScriptedHandler { batch, _ in
+            let rejected = batch.indices.filter { batch[$0].sequence == 2 || batch[$0].sequence == 6 }
+            return rejected.isEmpty
+                ? .success
+                : .rejected(
+                    rejected.map { RecordRejection(index: $0, failure: HandlerFailure(kind: .rejected, message: "bad \(batch[$0].sequence)")) })
+        }
+        let (processor, store) = try makeProcessor(handler, batchSize: 5, maximumRetryAttempts: 3)
+        try await processor.process(records(0..<10))
+        #expect(handler.handed == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]], "no retries, no bisection")
+        let letters = await store.list()
+        #expect(letters.map { $0.records.map(\.sequence) } == [[2], [6]])
+        #expect(letters.allSatisfy { $0.condition == .permanentFailure && $0.attempts == 1 })
+        #expect(letters.map { $0.lastError?.message } == ["bad 2", "bad 6"])
+        #expect(SubscriptionRetryLogic().decide(HandlerFailure(kind: .rejected, message: "x")).kind == .permanent)
     }
 
     @Test("an unreachable or throttling handler is retried without counting: no dead letters")

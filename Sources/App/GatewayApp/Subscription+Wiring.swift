@@ -10,6 +10,7 @@ import KafkaSubscriptionSource
 import KinesisAPI
 import Logging
 import MSKIAMAuth
+import PostgresHandler
 import ServiceLifecycle
 import Subscriptions
 import WebhookHandler
@@ -19,6 +20,10 @@ import WebhookHandler
 struct WiredSubscriptions {
     var subscriptions: [Subscription] = []
     var resourcesService: SubscriptionResourcesService?
+    /// The webhook handlers, whose HTTP clients shut down after the subscriptions stopped.
+    var webhookHandlers: [WebhookHandler] = []
+    /// The PostgreSQL handlers, whose connection pools run until the subscriptions stopped.
+    var postgresHandlers: [PostgresHandler] = []
     /// The Kafka producers of `on_failure: {kafka: …}`, closed with the handlers.
     var kafkaForwarders: [KafkaDeadLetterForwarder] = []
     /// The MSK IAM token providers of Kafka sources and dead-letter topics, run until the subscriptions stopped.
@@ -48,7 +53,6 @@ func makeSubscriptions(configuration: Configuration, wiring: SubscriptionWiring)
     let logger = wiring.logger
     let policy = WebhookAddressPolicy(allowed: configuration.network.allowedWebhookHosts)
     var wired = WiredSubscriptions()
-    var handlers: [WebhookHandler] = []
     for subscription in configuration.subscriptions {
         let deadLetters: DeadLetterStore
         let forwarder = try makeDeadLetterForwarder(subscription, configuration: configuration, wiring: wiring, wired: &wired)
@@ -58,7 +62,7 @@ func makeSubscriptions(configuration: Configuration, wiring: SubscriptionWiring)
         } catch {
             throw GatewayStartupError(message: "subscriptions[\(subscription.name)]: cannot open its dead letters: \(error)")
         }
-        let handler: WebhookHandler
+        let handler: any SubscriptionHandler
         let handlerJSON: String
         switch subscription.handler {
         case .webhook(let webhook):
@@ -67,12 +71,20 @@ func makeSubscriptions(configuration: Configuration, wiring: SubscriptionWiring)
                 headers: webhook.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, signingSecret: webhook.signingSecret,
                 reportBatchItemFailures: subscription.reportBatchItemFailures)
             settings.bootstrapServers = configuration.kafka?.bootstrapServers ?? ""
-            handler = WebhookHandler(settings: settings, policy: policy, wallMillis: Timestamp.nowMillis)
+            let webhookHandler = WebhookHandler(settings: settings, policy: policy, wallMillis: Timestamp.nowMillis)
+            wired.webhookHandlers.append(webhookHandler)
+            handler = webhookHandler
             handlerJSON =
                 "{\"webhook\":{\"url\":\(EnvelopeWriter.jsonString(redactedURL(webhook.url))),\"format\":\"\(webhook.format.rawValue)\""
                 + ",\"signed\":\(webhook.signingSecret != nil)}}"
+        case .postgres(let postgres):
+            let postgresHandler = try makePostgresHandler(postgres, subscription: subscription.name, wiring: wiring)
+            wired.postgresHandlers.append(postgresHandler)
+            handler = postgresHandler
+            handlerJSON =
+                "{\"postgres\":{\"url\":\(EnvelopeWriter.jsonString(redactedURL(postgres.url))),\"table\":\(EnvelopeWriter.jsonString(postgres.table))"
+                + ",\"mode\":\"\(postgres.mode.rawValue)\"}}"
         }
-        handlers.append(handler)
         wired.subscriptions.append(
             Subscription(
                 settings: subscriptionSettings(subscription),
@@ -81,8 +93,39 @@ func makeSubscriptions(configuration: Configuration, wiring: SubscriptionWiring)
                 logger: logger))
     }
     wired.resourcesService = SubscriptionResourcesService(
-        handlers: handlers, kafkaForwarders: wired.kafkaForwarders, tokenProviders: wired.tokenProviders)
+        webhookHandlers: wired.webhookHandlers, postgresHandlers: wired.postgresHandlers, kafkaForwarders: wired.kafkaForwarders,
+        tokenProviders: wired.tokenProviders)
     return wired
+}
+
+/// The `handler: {postgres: …}` of a subscription, its connection completed from the environment (PGUSER,
+/// PGPASSWORD, PGHOST, PGPORT, PGDATABASE).
+func makePostgresHandler(
+    _ postgres: SubscriptionConfiguration.Postgres, subscription: String, wiring: SubscriptionWiring
+) throws(GatewayStartupError) -> PostgresHandler {
+    let path = "subscriptions[\(subscription)].handler.postgres"
+    do throws(PostgresSettingsError) {
+        let tls: PostgresConnectionSettings.TLSMode =
+            switch postgres.tls {
+            case .disable: .disable
+            case .prefer: .prefer
+            case .require: .require
+            }
+        let connection = try PostgresConnectionSettings(
+            url: postgres.url, environment: wiring.environment, tls: tls, caFile: postgres.caFile,
+            maxConnections: postgres.maxConnections, statementTimeout: postgres.timeoutSeconds.secondsClamped)
+        let columns = postgres.columns.compactMap { column in
+            PostgresColumn.Source(column.from).map { PostgresColumn(name: column.name, source: $0, type: column.type) }
+        }
+        let settings = PostgresSettings(
+            connection: connection, table: postgres.table, mode: postgres.mode == .upsert ? .upsert : .insert, key: postgres.key,
+            createTable: postgres.createTable, columns: columns)
+        var logger = wiring.logger
+        logger[metadataKey: "subscription"] = "\(subscription)"
+        return try PostgresHandler(settings: settings, logger: logger)
+    } catch {
+        throw GatewayStartupError(message: "\(path): \(error.message)")
+    }
 }
 
 /// A webhook URL without its query and user info (they may hold secrets).
@@ -138,19 +181,22 @@ func subscriptionSettings(_ subscription: SubscriptionConfiguration) -> Subscrip
         reportBatchItemFailures: subscription.reportBatchItemFailures, parallelizationFactor: subscription.parallelizationFactor)
 }
 
-/// Runs the MSK IAM credential refreshes of the subscriptions' Kafka clients until graceful shutdown, then shuts the
-/// webhook handlers' HTTP clients and the dead-letter producers down once every subscription has stopped (it starts
+/// Runs the MSK IAM credential refreshes of the subscriptions' Kafka clients and the PostgreSQL handlers' connection
+/// pools until graceful shutdown, then shuts the webhook handlers' HTTP clients and the dead-letter producers down once every subscription has stopped (it starts
 /// before them, so it stops after them).
 struct SubscriptionResourcesService: Service {
-    let handlers: [WebhookHandler]
+    let webhookHandlers: [WebhookHandler]
+    let postgresHandlers: [PostgresHandler]
     let kafkaForwarders: [KafkaDeadLetterForwarder]
     let tokenProviders: [MSKIAMTokenProvider]
 
     func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             for provider in tokenProviders { group.addTask { await provider.run() } }
+            // A pool stops on this service's graceful shutdown, which comes after every subscription stopped.
+            for handler in postgresHandlers { group.addTask { await handler.run() } }
             try? await gracefulShutdown()
-            for handler in handlers { await handler.shutdown() }
+            for handler in webhookHandlers { await handler.shutdown() }
             for forwarder in kafkaForwarders { await forwarder.close() }
             for provider in tokenProviders { provider.stop() }
             group.cancelAll()

@@ -74,6 +74,9 @@ struct BatchProcessor: Sendable {
                 try await failed(batch[failedFrom...], failure, attempts: &attempts, queue: &queue)
             case .failure(let failure):
                 try await failed(batch, failure, attempts: &attempts, queue: &queue)
+            case .rejected(let rejections):
+                await rejected(batch, rejections, attempts: attempts)
+                attempts.reset()
             }
         }
     }
@@ -85,6 +88,26 @@ struct BatchProcessor: Sendable {
             $0.calls += 1
             $0.consecutiveFailures = 0
             if $0.state != .paused { $0.state = .running }
+        }
+    }
+
+    /// The batch was processed except `rejections`, which become dead letters (one each, with its own error).
+    private func rejected(_ batch: ArraySlice<SubscriptionRecord>, _ rejections: [RecordRejection], attempts: Attempts) async {
+        let indices = Set(rejections.map(\.index).filter { $0 >= 0 && $0 < batch.count })
+        succeeded(batch.count - indices.count)
+        var seen = Set<Int>()
+        for rejection in rejections where indices.contains(rejection.index) && seen.insert(rejection.index).inserted {
+            let info = DeadLetter.ErrorInfo(rejection.failure, at: wallMillis())
+            metrics.failed(rejection.failure)
+            control.update { $0.lastError = info }
+            logger.warning(
+                "subscription handler rejected a record",
+                metadata: ["subscription": "\(settings.name)", "error": "\(rejection.failure)"])
+            var letterAttempts = attempts
+            letterAttempts.counted += 1
+            letterAttempts.first = letterAttempts.first ?? info
+            letterAttempts.last = info
+            await deadLetter([batch[batch.startIndex + rejection.index]], .permanentFailure, attempts: letterAttempts)
         }
     }
 

@@ -106,6 +106,8 @@ public final class Subscription: Service, Sendable {
             return nil
         case .partialFailure(_, let failure), .failure(let failure):
             return failure
+        case .rejected(let rejections):
+            return rejections.first?.failure ?? HandlerFailure(kind: .rejected, message: "the handler rejected records")
         }
     }
 

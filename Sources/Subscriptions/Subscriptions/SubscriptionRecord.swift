@@ -98,13 +98,28 @@ public enum HandlerResult: Sendable, Equatable {
     case partialFailure(firstFailedIndex: Int, HandlerFailure)
     /// Nothing in the batch counts as processed.
     case failure(HandlerFailure)
+    /// Every record was processed except the rejected ones, which the handler can never take (a value that does not
+    /// fit its column, a violated constraint): they become dead letters at once, without retries.
+    case rejected([RecordRejection])
+}
+
+/// A record of a batch the handler refused for good, and why.
+public struct RecordRejection: Sendable, Equatable {
+    /// The record's index in the batch.
+    public var index: Int
+    public var failure: HandlerFailure
+
+    public init(index: Int, failure: HandlerFailure) {
+        self.index = index
+        self.failure = failure
+    }
 }
 
 /// Why a handler call failed: what the retry logic classifies and what dead letters and `last_error` show.
 public struct HandlerFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// What kind of failure, for the retry decision (never the message text).
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String { case functionError, unreachable, timeout, throttled, forbidden, invalidResponse }
+        private enum Value: String { case functionError, unreachable, timeout, throttled, forbidden, invalidResponse, rejected }
         private let value: Value
         /// The handler ran and answered an error status (Lambda's function error): retried, bisected.
         public static let functionError = Kind(value: .functionError)
@@ -118,6 +133,8 @@ public struct HandlerFailure: Error, Sendable, Equatable, CustomStringConvertibl
         public static let forbidden = Kind(value: .forbidden)
         /// A 2xx answer that is not a valid response body (e.g. a malformed `batchItemFailures`): the whole batch failed.
         public static let invalidResponse = Kind(value: .invalidResponse)
+        /// The handler refused a record's data (a type or constraint violation): permanent.
+        public static let rejected = Kind(value: .rejected)
         public var description: String { value.rawValue }
     }
 
@@ -150,7 +167,7 @@ public struct HandlerFailure: Error, Sendable, Equatable, CustomStringConvertibl
     }
 }
 
-/// Delivers batches: a webhook, later a database or live streams.
+/// Delivers batches: a webhook, a database table.
 public protocol SubscriptionHandler: Sendable {
     /// Delivers one batch. Cancellation abandons the call (the batch is not checkpointed).
     func deliver(_ batch: HandlerBatch) async -> HandlerResult

@@ -6,7 +6,7 @@ public struct SubscriptionRetryLogic: RetryLogic {
 
     public func decide(_ failure: HandlerFailure) -> RetryDecision {
         switch failure.kind {
-        case .forbidden: .permanent
+        case .forbidden, .rejected: .permanent
         case .throttled: RetryDecision(.throttled, retryAfter: failure.retryAfter)
         default: RetryDecision(.retriable, retryAfter: failure.retryAfter)
         }
