@@ -1,3 +1,4 @@
+import NIOCore
 import Subscriptions
 import Testing
 
@@ -16,7 +17,7 @@ struct PostgresHandlerUnitTests {
         let source = try #require(PostgresColumn.Source(from))
         var record = Self.record
         record.envelope = envelope
-        return PostgresColumn(name: "c", source: source, type: type).value(of: record, payload: PayloadLocation(envelope))
+        return PostgresColumn(name: "c", source: source, type: type).value(of: record, payload: PayloadLocation(envelope))?.description
     }
 
     @Test("values come from the record's fields and from JSON pointers into the payload")
@@ -88,5 +89,20 @@ struct PostgresHandlerUnitTests {
         #expect(throws: PostgresSettingsError.self) { try PostgresConnectionSettings(url: "mysql://u@h/d", environment: [:]) }
         #expect(throws: PostgresSettingsError.self) { try PostgresConnectionSettings(url: "postgres://h/d", environment: [:]) }
         #expect(PostgresConnectionSettings.redacted("postgres://u:secret@h/d").contains("secret") == false)
+    }
+}
+
+extension PostgresHandlerUnitTests {
+    @Test("COPY text: tab-separated, NULL as \\N, backslash, tab, newline and carriage return escaped")
+    func copyText() {
+        let values: [[PostgresText?]] = [
+            [.string("e-1"), .string("e-2")],
+            [.bytes(Array(#"{"a":"x\ty"}"#.utf8)[...]), nil],
+            [.string("back\\slash\nline\rend\tx"), .string("plain")],
+        ]
+        let text = PostgresStatements.copyText(values)
+        let expected =
+            "e-1\t" + #"{"a":"x\\ty"}"# + "\t" + #"back\\slash\nline\rend\tx"# + "\n" + "e-2\t" + #"\N"# + "\tplain\n"
+        #expect(String(buffer: text) == expected)
     }
 }

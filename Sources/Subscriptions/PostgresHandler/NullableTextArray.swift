@@ -7,7 +7,7 @@ struct NullableTextArray: PostgresNonThrowingEncodable, PostgresDynamicTypeEncod
     static var psqlType: PostgresDataType { .textArray }
     static var psqlFormat: PostgresFormat { .binary }
 
-    var elements: [String?]
+    var elements: [PostgresText?]
 
     func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
         // Dimensions, the has-nulls flag, the element type; then each dimension's length and lower bound.
@@ -18,10 +18,14 @@ struct NullableTextArray: PostgresNonThrowingEncodable, PostgresDynamicTypeEncod
         buffer.writeInteger(Int32(clamping: elements.count), as: Int32.self)
         buffer.writeInteger(1, as: Int32.self)
         for element in elements {
-            if let element {
-                buffer.writeInteger(Int32(clamping: element.utf8.count), as: Int32.self)
-                buffer.writeString(element)
-            } else {
+            switch element {
+            case .string(let text)?:
+                buffer.writeInteger(Int32(clamping: text.utf8.count), as: Int32.self)
+                buffer.writeString(text)
+            case .bytes(let bytes)?:
+                buffer.writeInteger(Int32(clamping: bytes.count), as: Int32.self)
+                buffer.writeBytes(bytes)
+            case nil:
                 buffer.writeInteger(-1, as: Int32.self)
             }
         }

@@ -74,42 +74,43 @@ public struct PostgresColumn: Sendable, Equatable {
     /// The SQL type the text value is cast to (`text`, `bigint`, `numeric(12,2)`, `jsonb`, `timestamptz`, …).
     public var type: String
 
+    /// Whether the type is one of PostgreSQL's numeric types (then `received_at` is written as Unix ms).
+    let isNumeric: Bool
+
     public init(name: String, source: Source, type: String? = nil) {
         self.name = name
         self.source = source
         self.type = type ?? source.defaultType
-    }
-
-    /// Whether the type is one of PostgreSQL's numeric types (then `received_at` is written as Unix ms).
-    var isNumeric: Bool {
-        var base = Substring(type.prefix { $0.isLetter || $0 == " " })
+        var base = Substring(self.type.prefix { $0.isLetter || $0 == " " })
         while base.last == " " { base = base.dropLast() }
-        return ["smallint", "integer", "int", "int2", "int4", "int8", "bigint", "numeric", "decimal", "real", "double precision", "float4", "float8"]
-            .contains(base)
+        self.isNumeric = [
+            "smallint", "integer", "int", "int2", "int4", "int8", "bigint", "numeric", "decimal", "real", "double precision", "float4", "float8",
+        ].contains(base)
     }
 
     /// The column's value for `record` as the text PostgreSQL casts to the column's type; nil is NULL.
-    func value(of record: SubscriptionRecord, payload: PayloadLocation?) -> String? {
+    func value(of record: SubscriptionRecord, payload: PayloadLocation?) -> PostgresText? {
         switch source {
-        case .eventID: return record.eventID
-        case .partitionKey: return record.partitionKey
-        case .team: return record.team
-        case .app: return record.app
-        case .sequence: return String(record.sequence)
+        case .eventID: return .string(record.eventID)
+        case .partitionKey: return .string(record.partitionKey)
+        case .team: return .string(record.team)
+        case .app: return .string(record.app)
+        case .sequence: return .string(String(record.sequence))
         case .receivedAt:
-            if isNumeric { return String(record.receivedAtMillis) }
+            if isNumeric { return .string(String(record.receivedAtMillis)) }
             var text: [UInt8] = []
+            text.reserveCapacity(24)
             Timestamp.appendRFC3339(millis: record.receivedAtMillis, to: &text)
-            return String(decoding: text, as: UTF8.self)
+            return .bytes(text[...])
         case .payload:
             guard let payload else { return nil }
-            return String(decoding: record.envelope[payload.range], as: UTF8.self)
+            return .bytes(record.envelope[payload.range])
         case .pointer(let tokens):
             guard let payload, let range = Self.resolve(tokens, in: record.envelope, at: payload.range) else { return nil }
             let value = record.envelope[range]
-            if value.first == UInt8(ascii: "\"") { return EnvelopeScanner.decodeString(record.envelope, range: range) }
+            if value.first == UInt8(ascii: "\"") { return EnvelopeScanner.decodeString(record.envelope, range: range).map { .string($0) } }
             if value.elementsEqual("null".utf8) { return nil }
-            return String(decoding: value, as: UTF8.self)
+            return .bytes(value)
         }
     }
 
@@ -133,6 +134,20 @@ public struct PostgresColumn: Sendable, Equatable {
             }
         }
         return current
+    }
+}
+
+/// A column's value as the text PostgreSQL casts to the column's type: a string, or bytes of the record's envelope
+/// (taken without a copy).
+enum PostgresText: Hashable, Sendable, CustomStringConvertible {
+    case string(String)
+    case bytes(ArraySlice<UInt8>)
+
+    var description: String {
+        switch self {
+        case .string(let text): text
+        case .bytes(let bytes): String(decoding: bytes, as: UTF8.self)
+        }
     }
 }
 

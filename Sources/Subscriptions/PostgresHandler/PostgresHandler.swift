@@ -1,12 +1,14 @@
 import GatewayCore
 public import Logging
+import NIOCore
 import NIOSSL
 import PostgresNIO
 public import Subscriptions
 import Synchronization
 
-/// Writes each batch to a PostgreSQL table: one statement (so one transaction) of `unnest`ed column arrays, idempotent
-/// by event id in insert mode, the newest state per key in upsert mode. When the batch fails on a record's data (a
+/// Writes each batch to a PostgreSQL table in one statement (so one transaction): in insert mode a `COPY`, and when
+/// that meets a stored event or a bad value, an `INSERT … FROM unnest(…) ON CONFLICT DO NOTHING` of the column arrays
+/// (idempotent by event id); in upsert mode that insert with `DO UPDATE … WHERE` newer, the newest state per key. When the batch fails on a record's data (a
 /// value that does not cast to its column's type, a constraint), the batch is written again row by row inside one
 /// transaction, each row under a savepoint: the rows that fail are reported as rejected (they become dead letters at
 /// once) and the rest commit.
@@ -91,17 +93,36 @@ public final class PostgresHandler: SubscriptionHandler {
     /// Writes one batch (``deliver(_:)`` bounds how long it may take).
     private func write(_ records: [SubscriptionRecord]) async -> HandlerResult {
         guard !records.isEmpty else { return .success }
-        let rows = records.map { record in
-            let payload = PayloadLocation(record.envelope)
-            return statements.columns.map { $0.value(of: record, payload: payload) }
+        // Column-major: one array per column, as the statement binds them.
+        var values = [[PostgresText?]](repeating: [], count: statements.columns.count)
+        for column in values.indices { values[column].reserveCapacity(records.count) }
+        for index in records.indices { // by index: iterating would copy each record (a retain per field)
+            let payload = PayloadLocation(records[index].envelope)
+            for column in statements.columns.indices {
+                values[column].append(statements.columns[column].value(of: records[index], payload: payload))
+            }
         }
         do {
             try await createTableIfAsked()
-            let query = batchQuery(rows: settings.mode == .upsert ? newestPerKey(records, rows) : Array(rows.indices), of: rows)
+            if let table = statements.copyTable {
+                do {
+                    let text = PostgresStatements.copyText(values)
+                    try await client.withConnection { connection in
+                        try await connection.copyFrom(table: table, columns: statements.columns.map(\.name), logger: logger) { writer in
+                            try await writer.write(text)
+                        }
+                    }
+                    return .success
+                } catch let error as PSQLError where Self.isRecordError(error) {
+                    // A stored event (a redelivery) or a bad value: the statement that skips stored events, then, if
+                    // a value is bad, row by row.
+                }
+            }
+            let query = settings.mode == .upsert ? batchQuery(rows: newestPerKey(records, values), of: values) : batchQuery(values)
             try await drain(client.query(query, logger: logger))
             return .success
         } catch let error as PSQLError where Self.isRecordError(error) {
-            return await deliverRowByRow(records, rows)
+            return await deliverRowByRow(records, values)
         } catch {
             return .failure(Self.failure(error))
         }
@@ -109,8 +130,8 @@ public final class PostgresHandler: SubscriptionHandler {
 
     /// Writes each row under its own savepoint inside one transaction (upserts oldest first, so each key ends with
     /// its newest valid state): rows that fail on their data are rejected, the rest commit.
-    private func deliverRowByRow(_ records: [SubscriptionRecord], _ rows: [[String?]]) async -> HandlerResult {
-        var order = Array(rows.indices)
+    private func deliverRowByRow(_ records: [SubscriptionRecord], _ values: [[PostgresText?]]) async -> HandlerResult {
+        var order = Array(records.indices)
         if settings.mode == .upsert {
             order.sort { (records[$0].receivedAtMillis, records[$0].sequence) < (records[$1].receivedAtMillis, records[$1].sequence) }
         }
@@ -122,7 +143,7 @@ public final class PostgresHandler: SubscriptionHandler {
                     for index in order {
                         try await drain(connection.query("SAVEPOINT sluice_row", logger: logger))
                         do {
-                            try await drain(connection.query(batchQuery(rows: [index], of: rows), logger: logger))
+                            try await drain(connection.query(batchQuery(rows: [index], of: values), logger: logger))
                             try await drain(connection.query("RELEASE SAVEPOINT sluice_row", logger: logger))
                         } catch let error as PSQLError where Self.isRecordError(error) {
                             try await drain(connection.query("ROLLBACK TO SAVEPOINT sluice_row", logger: logger))
@@ -154,22 +175,25 @@ public final class PostgresHandler: SubscriptionHandler {
         for try await _ in rows {}
     }
 
-    /// The batch statement for the rows at `indices`: one `text[]` parameter per column.
-    private func batchQuery(rows indices: [Int], of rows: [[String?]]) -> PostgresQuery {
-        var bindings = PostgresBindings(capacity: statements.columns.count)
-        for column in statements.columns.indices {
-            bindings.append(NullableTextArray(elements: indices.map { rows[$0][column] }))
-        }
+    /// The batch statement for every row: one `text[]` parameter per column.
+    private func batchQuery(_ values: [[PostgresText?]]) -> PostgresQuery {
+        var bindings = PostgresBindings(capacity: values.count)
+        for column in values { bindings.append(NullableTextArray(elements: column)) }
         return PostgresQuery(unsafeSQL: statements.insert, binds: bindings)
+    }
+
+    /// The batch statement for the rows at `indices`.
+    private func batchQuery(rows indices: [Int], of values: [[PostgresText?]]) -> PostgresQuery {
+        batchQuery(values.map { column in indices.map { column[$0] } })
     }
 
     /// The rows to upsert: for each key, only the newest record of the batch (one statement cannot update a row
     /// twice); the others are superseded within the batch.
-    private func newestPerKey(_ records: [SubscriptionRecord], _ rows: [[String?]]) -> [Int] {
+    private func newestPerKey(_ records: [SubscriptionRecord], _ values: [[PostgresText?]]) -> [Int] {
         let keyColumns = settings.key.compactMap { name in statements.columns.firstIndex { $0.name == name } }
-        var newest: [[String?]: Int] = [:]
-        for index in rows.indices {
-            let key = keyColumns.map { rows[index][$0] }
+        var newest: [[PostgresText?]: Int] = [:]
+        for index in records.indices {
+            let key = keyColumns.map { values[$0][index] }
             if let current = newest[key],
                 (records[current].receivedAtMillis, records[current].sequence) >= (records[index].receivedAtMillis, records[index].sequence)
             {

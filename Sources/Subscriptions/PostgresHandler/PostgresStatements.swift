@@ -1,3 +1,5 @@
+import NIOCore
+
 /// The SQL a PostgreSQL handler runs, built once from its settings: identifiers quoted, values always bound as
 /// parameters (one `text[]` per column, expanded with `unnest`, so a batch of any size is one statement with as many
 /// parameters as columns).
@@ -15,6 +17,12 @@ struct PostgresStatements: Sendable {
     let createTable: String
     /// The batch statement: `INSERT … SELECT … FROM unnest($1::text[], …) ON CONFLICT …`.
     let insert: String
+    /// In insert mode, the table as PostgresNIO's `copyFrom` takes it: a batch is first sent with `COPY … FROM STDIN`
+    /// (a batch almost never holds an event that is stored already, and COPY costs the server about half of what an
+    /// insert does); any error on the batch's data, a stored event included, falls back to ``insert``.
+    /// `copyFrom` writes `COPY "<table>"`, so a schema-qualified name is passed as `schema"."table` (both parts are
+    /// validated identifiers: letters, digits and `_`).
+    let copyTable: String?
 
     init(settings: PostgresSettings) {
         let table = Self.quotedTable(settings.table)
@@ -35,12 +43,56 @@ struct PostgresStatements: Sendable {
         switch settings.mode {
         case .insert:
             insert += "DO NOTHING"
+            copyTable = settings.table.split(separator: ".", maxSplits: 1).joined(separator: "\".\"")
         case .upsert:
             let updated = columns.filter { !settings.conflictColumns.contains($0.name) }.map(\.name).map(Self.quoted)
             insert += "DO UPDATE SET " + updated.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
             insert += " WHERE (t.sluice_received_at, t.sluice_sequence) < (EXCLUDED.sluice_received_at, EXCLUDED.sluice_sequence)"
+            copyTable = nil
         }
         self.insert = insert
+    }
+
+    /// The rows in COPY's text format: values separated by tabs, rows ended by newlines, NULL as `\N`, and backslash,
+    /// tab, newline and carriage return escaped.
+    static func copyText(_ values: [[PostgresText?]]) -> ByteBuffer {
+        guard let rows = values.first?.count else { return ByteBuffer() }
+        var out = ByteBuffer()
+        out.reserveCapacity(rows * 64 * values.count)
+        for row in 0..<rows {
+            for column in values.indices {
+                if column > 0 { out.writeInteger(UInt8(ascii: "\t")) }
+                switch values[column][row] {
+                case .string(var text)?:
+                    text.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0), to: &out) }
+                case .bytes(let bytes)?:
+                    bytes.withUnsafeBytes { appendEscaped($0, to: &out) }
+                case nil:
+                    out.writeStaticString("\\N")
+                }
+            }
+            out.writeInteger(UInt8(ascii: "\n"))
+        }
+        return out
+    }
+
+    /// Appends `bytes`, escaped for COPY's text format, copying the runs between the bytes that need it whole.
+    private static func appendEscaped(_ bytes: UnsafeRawBufferPointer, to out: inout ByteBuffer) {
+        var start = 0
+        for index in 0..<bytes.count {
+            let escaped: StaticString
+            switch bytes[index] {
+            case UInt8(ascii: "\\"): escaped = "\\\\"
+            case UInt8(ascii: "\t"): escaped = "\\t"
+            case UInt8(ascii: "\n"): escaped = "\\n"
+            case UInt8(ascii: "\r"): escaped = "\\r"
+            default: continue
+            }
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+            out.writeStaticString(escaped)
+            start = index + 1
+        }
+        out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[start..<bytes.count]))
     }
 
     /// `"name"`, with `"` doubled.
