@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import GatewayConfig
 import GatewayCore
 import GatewayLog
@@ -93,37 +94,61 @@ struct LiveController: Sendable {
         case stop
     }
 
-    /// Writes the feed's events as they arrive, a ping after each `pingInterval` without one, until `stop` (graceful
-    /// shutdown), cancellation, or a failed write (the client went away).
+    /// Writes the feed's events as they arrive, a ping every `pingInterval`, until `stop` (graceful shutdown),
+    /// cancellation, the log's end, or a failed write (the client went away).
+    ///
+    /// Three child tasks live as long as the connection (the feed's reader, the ping timer, the stop signal) and hand
+    /// their steps to this task through a channel whose `send` waits until the step was taken: a client that does
+    /// not read holds its own reader back (one read, at most 500 records or 4 MiB), never the log or other clients.
     static func stream(_ feed: LiveFeed, to writer: inout any ResponseBodyWriter, pingInterval: Duration, stop: LiveStop) async throws {
-        while !Task.isCancelled {
-            let step = try await withThrowingTaskGroup(of: Step.self) { group in
-                group.addTask { .read(try await feed.next()) }
-                group.addTask {
+        let steps = AsyncThrowingChannel<Step, any Error>()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    var position: UInt64?
+                    while !Task.isCancelled {
+                        let read = try await feed.next()
+                        if read.events.isEmpty, read.skipped == nil {
+                            // Other streams' records move the position; no move means cancelled or the log closed.
+                            if read.next == position { break }
+                            position = read.next
+                            continue
+                        }
+                        position = read.next
+                        await steps.send(.read(read))
+                    }
+                    await steps.send(.stop)
+                } catch {
+                    steps.fail(error)
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
                     try await Task.sleep(for: pingInterval)
-                    return .ping
+                    await steps.send(.ping)
                 }
-                group.addTask {
-                    await stop.wait()
-                    return .stop
+            }
+            group.addTask {
+                await stop.wait()
+                await steps.send(.stop)
+            }
+            defer { group.cancelAll() }
+            for try await step in steps {
+                let read: LiveFeed.Read
+                switch step {
+                case .stop: return
+                case .ping:
+                    try await writer.write(ByteBuffer(bytes: ServerSentEvents.ping))
+                    continue
+                case .read(let value): read = value
                 }
-                defer { group.cancelAll() }
-                return try await group.next() ?? .stop
+                var out: [UInt8] = []
+                if let skipped = read.skipped {
+                    ServerSentEvents.appendLagged(skipped, resumeFrom: skipped.upperBound + 1, to: &out)
+                }
+                for record in read.events { ServerSentEvents.append(record, to: &out) }
+                if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
             }
-            let read: LiveFeed.Read
-            switch step {
-            case .stop: return
-            case .ping:
-                try await writer.write(ByteBuffer(bytes: ServerSentEvents.ping))
-                continue
-            case .read(let value): read = value
-            }
-            var out: [UInt8] = []
-            if let skipped = read.skipped {
-                ServerSentEvents.appendLagged(skipped, resumeFrom: skipped.upperBound + 1, to: &out)
-            }
-            for record in read.events { ServerSentEvents.append(record, to: &out) }
-            if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
         }
     }
 

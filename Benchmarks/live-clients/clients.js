@@ -1,0 +1,94 @@
+// The live-stream clients of scripts/benchmark-live: N server-sent-event connections to one stream, each counting
+// its events and recording, per event, the time from the gateway's capture (`received_at_ms`) to its arrival here
+// (same machine, same clock) in a 1 ms histogram.
+// usage: node clients.js URL N OUT.json
+//   prints "open N" once every connection has its response headers; reads the number of events to expect from stdin
+//   (a line, once the load is over); writes OUT.json and exits once every connection received that many, or on SIGTERM: {"clients","opened","messages","per_client_min","per_client_max",
+//   "gaps","cpu_s" (the process's CPU seconds in all),"p50_ms","p99_ms","max_ms","first_ms","last_ms"}; a gap is an event id that is not the one after the
+//   connection's previous event (the stream is the log in order, so none means nothing was skipped)
+'use strict';
+const http = require('http');
+const fs = require('fs');
+
+const [url, clients, out] = [process.argv[2], Number(process.argv[3]), process.argv[4]];
+let expected = Infinity;
+const histogram = new Uint32Array(60001); // 0…60 s in ms; the last bucket holds anything slower
+const counts = new Array(clients).fill(0);
+const lastIDs = new Array(clients).fill(-1);
+let gaps = 0;
+let opened = 0;
+let done = 0;
+let messages = 0;
+let first = 0;
+let last = 0;
+const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+
+function percentile(fraction) {
+    const target = Math.max(1, Math.ceil(messages * fraction));
+    let seen = 0;
+    for (let ms = 0; ms < histogram.length; ms++) {
+        seen += histogram[ms];
+        if (seen >= target) return ms;
+    }
+    return histogram.length - 1;
+}
+
+function finish() {
+    let max = 0;
+    for (let ms = histogram.length - 1; ms >= 0; ms--) if (histogram[ms] > 0) { max = ms; break; }
+    fs.writeFileSync(out, JSON.stringify({
+        cpu_s: (process.cpuUsage().user + process.cpuUsage().system) / 1e6, clients, opened, messages, gaps, per_client_min: Math.min(...counts), per_client_max: Math.max(...counts),
+        p50_ms: percentile(0.5), p99_ms: percentile(0.99), max_ms: max, first_ms: first, last_ms: last,
+    }));
+    process.exit(0);
+}
+
+process.on('SIGTERM', finish);
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (line) => {
+    expected = Number(line.trim());
+    done = counts.filter((count) => count >= expected).length;
+    if (done === clients) finish();
+});
+
+for (let index = 0; index < clients; index++) {
+    const request = http.get(url, { agent, headers: { Accept: 'text/event-stream' } }, (response) => {
+        if (response.statusCode !== 200) {
+            console.error(`connection ${index}: status ${response.statusCode}`);
+            process.exit(2);
+        }
+        opened += 1;
+        if (opened === clients) console.log(`open ${clients}`);
+        let pending = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk) => {
+            pending += chunk;
+            let end;
+            while ((end = pending.indexOf('\n\n')) >= 0) {
+                const block = pending.slice(0, end);
+                pending = pending.slice(end + 2);
+                const at = block.indexOf('"received_at_ms":');
+                if (!block.startsWith('id: ') || at < 0) continue; // comments, pings, notices
+                const id = parseInt(block.slice(4, block.indexOf('\n')), 10);
+                if (lastIDs[index] >= 0 && id !== lastIDs[index] + 1) gaps += 1;
+                lastIDs[index] = id;
+                const now = Date.now();
+                const captured = parseInt(block.slice(at + 17, at + 32), 10);
+                histogram[Math.min(histogram.length - 1, Math.max(0, now - captured))] += 1;
+                messages += 1;
+                if (first === 0) first = now;
+                last = now;
+                counts[index] += 1;
+                if (counts[index] === expected) {
+                    done += 1;
+                    if (done === clients) finish();
+                }
+            }
+        });
+        response.on('end', () => console.error(`connection ${index} ended after ${counts[index]} events`));
+    });
+    request.on('error', (error) => {
+        console.error(`connection ${index}: ${error.message}`);
+        process.exit(2);
+    });
+}
