@@ -133,4 +133,50 @@ struct LiveStreamTests {
         try open.waitUntil(timeout: .seconds(20), "the live client saw the end") { !open.isRunning }
         #expect(open.log.contains("end"))
     }
+
+    @Test("a client resuming from records the log no longer holds gets a lagged notice, then every event from the oldest held")
+    func laggedNotice() async throws {
+        let directory = try makeTemporaryDirectory("live-lagged")
+        // 1 MiB segments and a 6 MiB quota: once the archive released them, the oldest segments make room for new ones.
+        let config = """
+            streams:
+              - {team: shop, app: orders}
+            durability: {dir: ./wal, segment_size_mb: 1, max_disk_mb: 6}
+            archive: {url: file://./archive, buffer: {interval_s: 0.2}}
+            live: {ping_interval_s: 1}
+            """
+        let gateway = try SluiceProcess(directory: directory, config: config)
+        defer { _ = gateway.terminate() }
+        let client = GatewayClient(baseURL: gateway.baseURL)
+        var first = 0
+        var posted = 0
+        while first == 0, posted < 20_000 {
+            try await post(client, posted..<(posted + 500))
+            posted += 500
+            #expect(try await eventually { try await client.archiveBacklog() == 0 })
+            first = try await client.get("/v1/streams").object["first_sequence"] as? Int ?? 0
+        }
+        #expect(first > 0, "the log dropped its oldest records")
+        let next = try await client.get("/v1/streams").object["next_sequence"] as? Int ?? 0
+
+        let resumed = try startClient(directory, "lagged", [gateway.baseURL + "/v1/streams/shop/orders/live?from=0", String(next - first)])
+        defer { resumed.stop() }
+        try resumed.waitUntil(timeout: .seconds(60), "the client got every event held") { !resumed.isRunning }
+        #expect(resumed.terminationStatus == 0, "\(resumed.logTail())")
+        let lines = resumed.log.split(separator: "\n").map(String.init)
+        let notice = try #require(lines.first { $0.contains("\"notice\"") })
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(notice.utf8)) as? [String: Any])
+        #expect(object["notice"] as? String == "lagged")
+        let data = try #require(object["data"] as? [String: Any])
+        #expect(data["skipped_from"] as? Int == 0)
+        #expect(data["skipped_to"] as? Int == first - 1)
+        #expect(data["resume_from"] as? Int == first)
+        let events = received(resumed)
+        #expect(events.first?.sequence == first)
+        #expect(events.map(\.sequence) == Array(first..<next), "nothing skipped or repeated after the gap")
+
+        let page = try await client.get("/v1/streams/shop/orders/events?from=0&limit=5").object
+        let skipped = try #require(page["skipped"] as? [String: Any])
+        #expect(skipped["from"] as? Int == 0 && skipped["to"] as? Int == first - 1)
+    }
 }
