@@ -5,6 +5,9 @@ public struct LiveConfiguration: Sendable, Equatable {
     public var maxConnections: Int = 1000
     /// Seconds between keep-alive pings on an idle live connection. Default 15, 1…300.
     public var pingIntervalSeconds: Int = 15
+    /// Serve `GET /v1/streams/{team}/{app}/live` as a WebSocket too (an upgrade request). Default false: the server
+    /// then runs the plain HTTP/1.1 channel, and an upgrade is answered 501.
+    public var websocket: Bool = false
 
     public init() {}
 }

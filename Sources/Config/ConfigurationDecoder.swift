@@ -53,6 +53,7 @@ struct ConfigurationDecoder {
         if let live = top.mapping("live") {
             live.integer("max_connections", .between(1, 100_000), into: &configuration.live.maxConnections)
             live.integer("ping_interval_s", .between(1, 300), into: &configuration.live.pingIntervalSeconds)
+            live.boolean("websocket", into: &configuration.live.websocket)
             live.finish()
         }
         if let subscriptionsNode = top.take("subscriptions") {

@@ -258,4 +258,13 @@ struct SubscriptionConfigurationTests {
         #expect(byPath["subscriptions[1].handler.postgres.key"]?.contains("'missing' is not one of the columns") == true)
         #expect(byPath["subscriptions[2].handler.postgres.columns"]?.contains("idempotent by event id") == true)
     }
+
+    @Test("live: connections, pings and WebSocket; off by default")
+    func liveSection() throws {
+        #expect(try loadValid("streams: [{team: a, app: b}]").live.websocket == false)
+        let live = try loadValid("live: {max_connections: 50, ping_interval_s: 5, websocket: true}").live
+        #expect(live.maxConnections == 50 && live.pingIntervalSeconds == 5 && live.websocket)
+        let report = load("live: {websocket: maybe}")
+        #expect(report.errors.map(\.path) == ["live.websocket"])
+    }
 }

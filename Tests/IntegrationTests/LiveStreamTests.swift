@@ -14,10 +14,13 @@ private let liveConfig = """
     live: {ping_interval_s: 1}
     """
 
-/// Starts `live_client.py` with `arguments` and waits until its request is sent (or answered).
-private func startClient(_ directory: URL, _ name: String, _ arguments: [String]) throws -> TestProcess {
+/// The WebSocket client next to this file (the `websockets` package of .tools/venv).
+private let webSocketClient = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("ws_client.py").path
+
+/// Starts `live_client.py` (or `script`) with `arguments` and waits until its request is sent (or answered).
+private func startClient(_ directory: URL, _ name: String, _ arguments: [String], script: String = liveClient) throws -> TestProcess {
     let client = try TestProcess(
-        TestProcess.Command("python3", [liveClient] + arguments), log: directory.appendingPathComponent("\(name).log"))
+        TestProcess.Command("python3", [script] + arguments), log: directory.appendingPathComponent("\(name).log"))
     try client.waitUntil(timeout: .seconds(20), "the live client connected") { client.log.contains("open") }
     return client
 }
@@ -178,5 +181,64 @@ struct LiveStreamTests {
         let page = try await client.get("/v1/streams/shop/orders/events?from=0&limit=5").object
         let skipped = try #require(page["skipped"] as? [String: Any])
         #expect(skipped["from"] as? Int == 0 && skipped["to"] as? Int == first - 1)
+    }
+
+    @Test(
+        "with live.websocket, a WebSocket client and an SSE client get every event in order, ?from resumes, and the edge still sees every first request"
+    )
+    func webSocket() async throws {
+        let directory = try makeTemporaryDirectory("live-ws")
+        let config = liveConfig.replacingOccurrences(
+            of: "live: {ping_interval_s: 1}", with: "live: {ping_interval_s: 1, websocket: true}\nserver: {max_header_kb: 8, read_timeout_s: 2}")
+        let gateway = try SluiceProcess(directory: directory, config: config)
+        defer { _ = gateway.terminate() }
+        let client = GatewayClient(baseURL: gateway.baseURL)
+        let path = "/v1/streams/shop/orders/live"
+        let webSocketURL = "ws://127.0.0.1:\(gateway.port)" + path
+        let stalled = try startClient(directory, "stalled", [gateway.baseURL + path, "stall"])
+        defer { stalled.stop() }
+        let ws = try startClient(directory, "ws", [webSocketURL, "300"], script: webSocketClient)
+        defer { ws.stop() }
+        let sse = try startClient(directory, "sse", [gateway.baseURL + path, "300"])
+        defer { sse.stop() }
+
+        try await post(client, 0..<150)
+        try await post(client, 0..<40, app: "refunds")
+        try await post(client, 150..<300)
+        for reader in [ws, sse] {
+            try reader.waitUntil(timeout: .seconds(60), "the reader got 300 events") { !reader.isRunning }
+            #expect(reader.terminationStatus == 0, "\(reader.logTail())")
+            #expect(received(reader).map(\.eventID) == (0..<300).map { "orders-\($0)" })
+        }
+        let sequences = received(ws).map(\.sequence)
+        #expect(sequences == received(sse).map(\.sequence), "the same events, the same sequences")
+
+        let resumed = try startClient(directory, "ws-resumed", [webSocketURL + "?from=\(sequences[199] + 1)", "100"], script: webSocketClient)
+        defer { resumed.stop() }
+        try resumed.waitUntil(timeout: .seconds(30), "the resumed reader got 100 events") { !resumed.isRunning }
+        #expect(received(resumed).map(\.eventID) == (200..<300).map { "orders-\($0)" })
+
+        let unknown = try TestProcess.run(
+            TestProcess.Command("python3", [webSocketClient, "ws://127.0.0.1:\(gateway.port)/v1/streams/shop/nope/live", "refused"]),
+            timeout: .seconds(30), mergingErrors: true)
+        #expect(unknown.status == 0 && unknown.output.contains("refused 400"), "an upgrade to an unknown stream: \(unknown.output)")
+
+        // The edge sits in front of the upgrade handler: a connection's first request with headers over
+        // max_header_kb (8 KiB here; the HTTP/1 decoder's own limit is that plus 10 KiB) is answered 431 problem+json.
+        let port = gateway.port
+        let connection = try await offCooperativePool { try RawHTTPConnection(port: port) }
+        defer { connection.close() }
+        let padded = rawRequest("GET", "/health", headers: [("X-Pad", String(repeating: "h", count: 10_000))])
+        try await connection.write(padded)
+        expectProblem(try await connection.response(), 431, "headers-too-large", "the first request on a connection, with a 10 KB header")
+        // And its header deadline runs from a connection's first byte: half a header section, then nothing, is
+        // answered 408 (hummingbird-websocket's channel alone would add the edge only after a complete first head).
+        let halfHead = try await offCooperativePool { try RawHTTPConnection(port: port) }
+        defer { halfHead.close() }
+        try await halfHead.write(Array("GET /v1/streams/shop/orders/live HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n".utf8))
+        expectProblem(try await halfHead.response(within: .seconds(10)), 408, "request-timeout", "half a first header section, then nothing")
+        // Ordinary requests still work on a keep-alive connection.
+        let health = try await client.get("/health")
+        #expect(health.status == 200)
     }
 }

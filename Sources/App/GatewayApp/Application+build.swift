@@ -112,18 +112,17 @@ public func buildApplication(
         try? httpClient?.syncShutdown()
         throw error
     }
-    let router = HTTPAPI.makeRouter(
-        HTTPAPI.Dependencies(
-            configuration: configuration,
-            router: makeRouter(configuration: configuration),
-            log: log,
-            registry: registry,
-            dispatchers: dispatchers,
-            prometheus: prometheus,
-            isSaturated: { [saturation] sink in saturation[sink]?() ?? false },
-            subscriptions: subscriptions.subscriptions
-        )
+    let dependencies = HTTPAPI.Dependencies(
+        configuration: configuration,
+        router: makeRouter(configuration: configuration),
+        log: log,
+        registry: registry,
+        dispatchers: dispatchers,
+        prometheus: prometheus,
+        isSaturated: { [saturation] sink in saturation[sink]?() ?? false },
+        subscriptions: subscriptions.subscriptions
     )
+    let router = HTTPAPI.makeRouter(dependencies)
     // Services start in this order and shut down in reverse: the HTTP server first, then the subscriptions stop
     // (abandoning the call in flight) and their handlers' clients close, every dispatcher drains, then the sinks'
     // producers and the shared client, and the log last (persisting every cursor).
@@ -135,7 +134,9 @@ public func buildApplication(
     services += subscriptions.subscriptions as [any Service]
     let application = Application(
         router: router,
-        server: HTTPAPI.makeServer(EdgeLimits(configuration.server), metrics: EdgeMetrics(factory: metrics)),
+        server: HTTPAPI.makeServer(
+            EdgeLimits(configuration.server), metrics: EdgeMetrics(factory: metrics),
+            webSocket: configuration.live.websocket ? HTTPAPI.makeWebSocketRouter(dependencies) : nil),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.server.host, port: configuration.server.port),
             serverName: "sluice"

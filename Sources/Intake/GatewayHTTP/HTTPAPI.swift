@@ -5,7 +5,8 @@ public import GatewayCore
 public import GatewayLog
 public import Hummingbird
 public import HummingbirdCore
-import LiveStreams
+import HummingbirdWebSocket
+public import LiveStreams
 import NIOCore
 public import Prometheus
 public import Routing
@@ -25,6 +26,8 @@ public enum HTTPAPI {
         public var isSaturated: @Sendable (SinkID) -> Bool = { _ in false }
         /// The configured subscriptions (`/v1/subscriptions…`, `/health`, `/metrics`).
         public var subscriptions: [Subscription] = []
+        /// The open live connections, SSE and WebSocket together, against `live.max_connections`.
+        public let liveLimit: LiveConnectionLimit
 
         public init(
             configuration: Configuration, router: Routing.Router, log: any EventLog, registry: ConfirmationRegistry,
@@ -39,6 +42,13 @@ public enum HTTPAPI {
             self.registry = registry
             self.dispatchers = dispatchers
             self.prometheus = prometheus
+            self.liveLimit = LiveConnectionLimit(maximum: configuration.live.maxConnections)
+        }
+
+        /// The live streams' routes on this gateway's log.
+        var live: LiveController {
+            LiveController(
+                streams: configuration.streams, log: log, limit: liveLimit, pingInterval: .seconds(configuration.live.pingIntervalSeconds))
         }
     }
 
@@ -61,11 +71,7 @@ public enum HTTPAPI {
             confirmedTimeout: .milliseconds(server.confirmedTimeoutMs)
         ).addRoutes(to: router.group("v1"))
         SubscriptionsController(subscriptions: dependencies.subscriptions).addRoutes(to: router.group("v1"))
-        let live = dependencies.configuration.live
-        LiveController(
-            streams: dependencies.configuration.streams, log: dependencies.log,
-            limit: LiveConnectionLimit(maximum: live.maxConnections), pingInterval: .seconds(live.pingIntervalSeconds)
-        ).addRoutes(to: router.group("v1"))
+        dependencies.live.addRoutes(to: router.group("v1"))
         router.get("dashboard") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
@@ -85,14 +91,31 @@ public enum HTTPAPI {
     /// The HTTP/1.1 server with the edge in front of every request: ``EdgeGuard`` on each connection (limits,
     /// deadlines, the keep-alive idle timeout) and NIO's decoder limits just above the edge's own (so the edge
     /// answers first, with problem+json).
+    ///
+    /// With `webSocket` (the routes of ``makeWebSocketRouter(_:)``, when `live.websocket` is on), the server is
+    /// hummingbird-websocket's upgradable HTTP/1.1 channel with the edge moved in front of its upgrade handler
+    /// (``GuardedWebSocketChannel``), so the edge still sees every request, the first one included.
     public static func makeServer(
-        _ limits: EdgeLimits, counters: EdgeCounters = EdgeCounters(), metrics: EdgeMetrics? = nil
+        _ limits: EdgeLimits, counters: EdgeCounters = EdgeCounters(), metrics: EdgeMetrics? = nil,
+        webSocket: Hummingbird.Router<LiveWebSocketContext>? = nil
     ) -> HTTPServerBuilder {
         let headerSection = limits.maxHeaderBytes.addingClamped(limits.maxURIBytes).addingClamped(8192)
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
             maxHeaderFieldSize: headerSection, maxHeaderListSize: headerSection,
             maxHeaderFieldCount: limits.maxHeaderCount.addingClamped(16)
         )
+        if let webSocket {
+            let responder = webSocket.buildResponder()
+            return HTTPServerBuilder { http in
+                GuardedWebSocketChannel(
+                    upgrade: HTTP1WebSocketUpgradeChannel(
+                        responder: http, webSocketResponder: responder,
+                        configuration: .init(
+                            http1: HTTP1Channel.Configuration(idleTimeout: nil, httpDecoderConfiguration: decoder),
+                            ws: WebSocketServerConfiguration(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(15))))),
+                    makeGuard: { EdgeGuard(limits: limits, counters: counters, metrics: metrics) })
+            }
+        }
         return .http1(
             configuration: HTTP1Channel.Configuration(
                 additionalChannelHandlers: [EdgeGuard(limits: limits, counters: counters, metrics: metrics)],
@@ -101,6 +124,13 @@ public enum HTTPAPI {
                 httpDecoderConfiguration: decoder
             )
         )
+    }
+
+    /// The WebSocket routes: `GET /v1/streams/{team}/{app}/live` with an upgrade (docs/live.md).
+    public static func makeWebSocketRouter(_ dependencies: Dependencies) -> Hummingbird.Router<LiveWebSocketContext> {
+        let router = Hummingbird.Router(context: LiveWebSocketContext.self)
+        dependencies.live.addWebSocketRoutes(to: router.group("v1"))
+        return router
     }
 
     /// The benchmark ceiling: the same server and middleware, with `POST /v1/events` answering 202 without reading

@@ -105,18 +105,7 @@ struct LiveController: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
-                    var position: UInt64?
-                    while !Task.isCancelled {
-                        let read = try await feed.next()
-                        if read.events.isEmpty, read.skipped == nil {
-                            // Other streams' records move the position; no move means cancelled or the log closed.
-                            if read.next == position { break }
-                            position = read.next
-                            continue
-                        }
-                        position = read.next
-                        await steps.send(.read(read))
-                    }
+                    while let read = try await feed.nextMatching() { await steps.send(.read(read)) }
                     await steps.send(.stop)
                 } catch {
                     steps.fail(error)

@@ -1,0 +1,162 @@
+import AsyncAlgorithms
+import GatewayConfig
+import GatewayCore
+import GatewayLog
+import HTTPTypes
+public import Hummingbird
+import HummingbirdCore
+public import HummingbirdWebSocket
+import LiveStreams
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+import ServiceLifecycle
+
+/// The request context of the WebSocket upgrade routes (a router of its own, so ordinary requests keep the lighter
+/// ``IngestRequestContext``).
+public struct LiveWebSocketContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.webSocket = .init()
+    }
+}
+
+/// hummingbird-websocket's upgradable HTTP/1.1 channel with the edge in front of its upgrade handler.
+///
+/// That channel adds its HTTP handlers (and so the edge) only once the upgrade handler has seen a first request
+/// that is not an upgrade, which would leave a connection's first request without the edge's header deadline,
+/// limits and problem+json answers. Here the edge sits right after the HTTP/1 decoder from the start, between two
+/// codecs (HTTP/1 parts to HTTP types and back, since the upgrade handler speaks HTTP/1 parts), and an
+/// ``EdgeUpgradeWatcher`` takes the three out of the pipeline when the upgrade's `101` goes out, before the
+/// WebSocket frame codecs are installed behind them.
+struct GuardedWebSocketChannel: ServerChildChannel {
+    typealias Value = HTTP1WebSocketUpgradeChannel.Value
+
+    let upgrade: HTTP1WebSocketUpgradeChannel
+    let makeGuard: @Sendable () -> EdgeGuard
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        upgrade.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            let decoder = try pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            let toHTTPTypes = HTTP1ToHTTPServerCodec(secure: false)
+            let edge = makeGuard()
+            let toHTTP1 = HTTPToHTTP1ServerCodec()
+            let watcher = EdgeUpgradeWatcher(handlers: [toHTTPTypes, edge, toHTTP1])
+            try pipeline.addHandlers([watcher, toHTTPTypes, edge, toHTTP1], position: .after(decoder.handler))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await upgrade.handle(value: value, logger: logger)
+    }
+}
+
+/// Watches the responses on their way to the HTTP/1 encoder: when a `101 Switching Protocols` has passed, it takes
+/// the edge and its two codecs, and itself, out of the pipeline (what follows is WebSocket frames).
+final class EdgeUpgradeWatcher: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private var handlers: [any RemovableChannelHandler]
+
+    init(handlers: [any RemovableChannelHandler]) {
+        self.handlers = handlers
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .head(let head) = unwrapOutboundIn(data), head.status == .switchingProtocols, !handlers.isEmpty else {
+            context.write(data, promise: promise)
+            return
+        }
+        // The handlers leave once the 101 is written, before the upgrade handler (which waits for the same write)
+        // installs the frame codecs: this callback is registered first, so it runs first.
+        let written = context.eventLoop.makePromise(of: Void.self)
+        let handlers = self.handlers
+        self.handlers = []
+        written.futureResult.assumeIsolated().whenComplete { [weak self] _ in
+            let pipeline = context.pipeline.syncOperations
+            for handler in handlers { pipeline.removeHandler(handler, promise: nil) }
+            if self != nil { pipeline.removeHandler(context: context, promise: nil) }
+        }
+        written.futureResult.cascade(to: promise)
+        context.write(data, promise: written)
+    }
+}
+
+extension LiveController {
+    /// `GET /v1/streams/{team}/{app}/live` as a WebSocket: the same stream, filters and resume (`?from=`; browsers
+    /// cannot set `Last-Event-ID` on a WebSocket) as the SSE route, one text message per event (the events API's
+    /// JSON) and `{"type":"lagged",…}` for a gap. A request that cannot be served is refused before the upgrade
+    /// (hummingbird-websocket answers it `400`); the SSE and events routes answer the same mistakes with problem+json.
+    func addWebSocketRoutes(to group: RouterGroup<LiveWebSocketContext>) {
+        group.ws(
+            "streams/:team/:app/live",
+            shouldUpgrade: { request, context in
+                let team = context.parameters.get("team") ?? ""
+                let app = context.parameters.get("app") ?? ""
+                guard streams.contains(where: { $0.team == team && $0.app == app }) else { return .dontUpgrade }
+                _ = try Self.filter(request)
+                _ = try Self.startSequence(request)
+                return .upgrade([:])
+            },
+            onUpgrade: { inbound, outbound, context in
+                let request = context.request
+                let team = context.requestContext.parameters.get("team") ?? ""
+                let app = context.requestContext.parameters.get("app") ?? ""
+                guard let filter = try? Self.filter(request), let start = try? Self.startSequence(request) ?? log.nextSequence else {
+                    try await outbound.close(.policyViolation, reason: "invalid parameters")
+                    return
+                }
+                guard limit.acquire() else {
+                    try await outbound.close(.unexpectedServerError, reason: "too many live connections (live.max_connections)")
+                    return
+                }
+                defer { limit.release() }
+                let feed = try LiveFeed(log: log, team: team, app: app, filter: filter, from: start)
+                let first = log.firstSequence
+                if start < first {
+                    try await outbound.write(.custom(Self.textFrame(LiveMessage.lagged(start...(first - 1), resumeFrom: first))))
+                }
+                let stop = LiveStop()
+                try await withGracefulShutdownHandler {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        // The client's frames are read (and dropped) so its close and pongs are seen; when it closes,
+                        // the stream ends.
+                        group.addTask { for try await _ in inbound {} }
+                        group.addTask { try await Self.stream(feed, to: outbound) }
+                        group.addTask { await stop.wait() }
+                        _ = try await group.next()
+                        group.cancelAll()
+                    }
+                } onGracefulShutdown: {
+                    stop.stop()
+                }
+                try? await outbound.close(.goingAway, reason: "the gateway is shutting down")
+            })
+    }
+
+    /// Sends the feed's events, one text message each, until cancelled or the log ends.
+    static func stream(_ feed: LiveFeed, to outbound: WebSocketOutboundWriter) async throws {
+        while let read = try await feed.nextMatching() {
+            if let skipped = read.skipped {
+                try await outbound.write(.custom(textFrame(LiveMessage.lagged(skipped, resumeFrom: skipped.upperBound + 1))))
+            }
+            for record in read.events {
+                var message: [UInt8] = []
+                LiveMessage.append(record, to: &message)
+                try await outbound.write(.custom(textFrame(message)))
+            }
+        }
+    }
+
+    static func textFrame(_ bytes: [UInt8]) -> WebSocketFrame {
+        WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))
+    }
+}
