@@ -75,6 +75,13 @@ struct PostgresHandlerUnitTests {
         #expect(upsert.createTable.contains(#""sluice_received_at" bigint NOT NULL, "sluice_sequence" bigint NOT NULL, PRIMARY KEY ("order_id")"#))
     }
 
+    @Test("statement_timeout is whole milliseconds, never 0 (which PostgreSQL reads as none)")
+    func statementTimeout() {
+        #expect(PostgresHandler.milliseconds(.seconds(30)) == 30_000)
+        #expect(PostgresHandler.milliseconds(.milliseconds(1500)) == 1500)
+        #expect(PostgresHandler.milliseconds(.microseconds(10)) == 1)
+    }
+
     @Test("the URL is completed from libpq's environment variables; a URL that is not postgres:// is refused")
     func connectionSettings() throws {
         let settings = try PostgresConnectionSettings(

@@ -122,7 +122,7 @@ func makePostgresHandler(
             createTable: postgres.createTable, columns: columns)
         var logger = wiring.logger
         logger[metadataKey: "subscription"] = "\(subscription)"
-        return try PostgresHandler(settings: settings, logger: logger)
+        return try PostgresHandler(settings: settings, logger: logger, clock: wiring.clock)
     } catch {
         throw GatewayStartupError(message: "\(path): \(error.message)")
     }
@@ -182,8 +182,8 @@ func subscriptionSettings(_ subscription: SubscriptionConfiguration) -> Subscrip
 }
 
 /// Runs the MSK IAM credential refreshes of the subscriptions' Kafka clients and the PostgreSQL handlers' connection
-/// pools until graceful shutdown, then shuts the webhook handlers' HTTP clients and the dead-letter producers down once every subscription has stopped (it starts
-/// before them, so it stops after them).
+/// pools until graceful shutdown, then shuts the webhook handlers' HTTP clients and the dead-letter producers down
+/// once every subscription has stopped (it starts before them, so it stops after them).
 struct SubscriptionResourcesService: Service {
     let webhookHandlers: [WebhookHandler]
     let postgresHandlers: [PostgresHandler]

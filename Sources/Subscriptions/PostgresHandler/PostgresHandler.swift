@@ -8,10 +8,11 @@ import Synchronization
 
 /// Writes each batch to a PostgreSQL table in one statement (so one transaction): in insert mode a `COPY`, and when
 /// that meets a stored event or a bad value, an `INSERT … FROM unnest(…) ON CONFLICT DO NOTHING` of the column arrays
-/// (idempotent by event id); in upsert mode that insert with `DO UPDATE … WHERE` newer, the newest state per key. When the batch fails on a record's data (a
-/// value that does not cast to its column's type, a constraint), the batch is written again row by row inside one
-/// transaction, each row under a savepoint: the rows that fail are reported as rejected (they become dead letters at
-/// once) and the rest commit.
+/// (idempotent by event id); in upsert mode that insert with `DO UPDATE … WHERE` newer, the newest state per key.
+///
+/// When the batch fails on a record's data (a value that does not cast to its column's type, a constraint), the batch
+/// is written again row by row inside one transaction, each row under a savepoint: the rows that fail are reported as
+/// rejected (they become dead letters at once) and the rest commit.
 public final class PostgresHandler: SubscriptionHandler {
     let settings: PostgresSettings
     let statements: PostgresStatements
@@ -53,7 +54,7 @@ public final class PostgresHandler: SubscriptionHandler {
         configuration.options.maximumConnections = connection.maxConnections
         configuration.options.connectTimeout = Self.connectTimeout
         configuration.options.additionalStartupParameters = [
-            ("statement_timeout", String(connection.statementTimeout.components.seconds * 1000)),
+            ("statement_timeout", String(Self.milliseconds(connection.statementTimeout))),
             ("application_name", "sluice"),
         ]
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
@@ -62,6 +63,13 @@ public final class PostgresHandler: SubscriptionHandler {
     /// Runs the connection pool until the task is cancelled or the service group shuts down gracefully.
     public func run() async {
         await client.run()
+    }
+
+    /// `duration` in whole milliseconds, at least 1 (PostgreSQL reads `statement_timeout = 0` as no timeout).
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (millis, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        return overflow ? Int64.max : max(1, millis &+ attoseconds / 1_000_000_000_000_000)
     }
 
     /// How long one connection attempt may take.
