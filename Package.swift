@@ -306,10 +306,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Live streams: a stream's events read from the log without a cursor (filters, gaps, SSE framing).
+        // Live streams: a stream's events read from the log without a cursor (filters, gaps, SSE framing), and the
+        // broadcaster that reads the tail once for every connection that has caught up.
         .target(
             name: "LiveStreams",
-            dependencies: ["GatewayCore", "GatewayLog"],
+            dependencies: [
+                "GatewayCore", "GatewayLog",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Sources/Subscriptions/LiveStreams",
             swiftSettings: swiftSettings
         ),
@@ -557,7 +562,7 @@ let package = Package(
             name: "SubscriptionsTests",
             dependencies: [
                 "Subscriptions", "WebhookHandler", "PostgresHandler", "DeadLetterDestinations", "ArchiveSink", "GatewayTesting",
-                "GatewayLog", "GatewayCore", "Delivery",
+                "GatewayLog", "GatewayCore", "Delivery", "LiveStreams",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -125,8 +125,8 @@ public func buildApplication(
     let router = HTTPAPI.makeRouter(dependencies)
     // Services start in this order and shut down in reverse: the HTTP server first, then the subscriptions stop
     // (abandoning the call in flight) and their handlers' clients close, every dispatcher drains, then the sinks'
-    // producers and the shared client, and the log last (persisting every cursor).
-    var services: [any Service] = [EventLogService(log: log)]
+    // producers and the shared client, the live broadcaster, and the log last (persisting every cursor).
+    var services: [any Service] = [EventLogService(log: log), dependencies.liveBroadcaster]
     if let httpClient { services.append(HTTPClientService(client: httpClient)) }
     services += sinkServices
     services += dispatchers as [any Service]

@@ -28,6 +28,9 @@ public enum HTTPAPI {
         public var subscriptions: [Subscription] = []
         /// The open live connections, SSE and WebSocket together, against `live.max_connections`.
         public let liveLimit: LiveConnectionLimit
+        /// The one reader of the log's tail that live connections share once they have caught up (a service the
+        /// application runs).
+        public let liveBroadcaster: LiveBroadcaster
 
         public init(
             configuration: Configuration, router: Routing.Router, log: any EventLog, registry: ConfirmationRegistry,
@@ -43,12 +46,14 @@ public enum HTTPAPI {
             self.dispatchers = dispatchers
             self.prometheus = prometheus
             self.liveLimit = LiveConnectionLimit(maximum: configuration.live.maxConnections)
+            self.liveBroadcaster = LiveBroadcaster(log: log)
         }
 
         /// The live streams' routes on this gateway's log.
         var live: LiveController {
             LiveController(
-                streams: configuration.streams, log: log, limit: liveLimit, pingInterval: .seconds(configuration.live.pingIntervalSeconds))
+                streams: configuration.streams, log: log, broadcaster: liveBroadcaster, limit: liveLimit,
+                pingInterval: .seconds(configuration.live.pingIntervalSeconds))
         }
     }
 

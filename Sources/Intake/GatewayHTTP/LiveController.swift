@@ -13,6 +13,7 @@ import ServiceLifecycle
 struct LiveController: Sendable {
     let streams: [StreamConfiguration]
     let log: any EventLog
+    let broadcaster: LiveBroadcaster
     let limit: LiveConnectionLimit
     let pingInterval: Duration
 
@@ -56,9 +57,10 @@ struct LiveController: Sendable {
                     detail: "\(limit.maximum) live connections are open (live.max_connections); retry later",
                     headers: [.retryAfter: "5"])
             }
-            let feed: LiveFeed
+            let subscription: LiveSubscription
             do {
-                feed = try LiveFeed(log: log, team: team, app: app, filter: filter, from: start)
+                subscription = try LiveSubscription(
+                    broadcaster: broadcaster, team: team, app: app, filter: filter, format: .serverSentEvents, from: start)
             } catch {
                 limit.release()
                 throw ProblemDetails(status: .serviceUnavailable, type: "log-unavailable", title: "The log is unavailable", detail: "\(error)")
@@ -78,7 +80,7 @@ struct LiveController: Sendable {
                     try await writer.write(ByteBuffer(bytes: opening))
                     let stop = LiveStop()
                     try await withGracefulShutdownHandler {
-                        try await Self.stream(feed, to: &writer, pingInterval: pingInterval, stop: stop)
+                        try await Self.stream(subscription, to: &writer, pingInterval: pingInterval, stop: stop)
                     } onGracefulShutdown: {
                         stop.stop()
                     }
@@ -89,23 +91,28 @@ struct LiveController: Sendable {
 
     /// What ends one wait of a live connection.
     enum Step: Sendable {
-        case read(LiveFeed.Read)
+        case read(LiveDelivery)
         case ping
         case stop
     }
 
-    /// Writes the feed's events as they arrive, a ping every `pingInterval`, until `stop` (graceful shutdown),
-    /// cancellation, the log's end, or a failed write (the client went away).
+    /// Writes the subscription's events as they arrive, a ping every `pingInterval`, until `stop` (graceful
+    /// shutdown), cancellation, the log's end, or a failed write (the client went away).
     ///
-    /// Three child tasks live as long as the connection (the feed's reader, the ping timer, the stop signal) and hand
-    /// their steps to this task through a channel whose `send` waits until the step was taken: a client that does
-    /// not read holds its own reader back (one read, at most 500 records or 4 MiB), never the log or other clients.
-    static func stream(_ feed: LiveFeed, to writer: inout any ResponseBodyWriter, pingInterval: Duration, stop: LiveStop) async throws {
+    /// Three child tasks live as long as the connection (the subscription's reader, the ping timer, the stop
+    /// signal) and hand their steps to this task through a channel whose `send` waits until the step was taken. A
+    /// client that does not read fills its own queue at the broadcaster and is then moved to a reader of its own,
+    /// which it holds back (one read, at most 500 records or 4 MiB); never the log or other clients.
+    static func stream(
+        _ subscription: LiveSubscription, to writer: inout any ResponseBodyWriter, pingInterval: Duration, stop: LiveStop
+    ) async throws {
         let steps = AsyncThrowingChannel<Step, any Error>()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
+                var subscription = subscription
+                defer { subscription.close() }
                 do {
-                    while let read = try await feed.nextMatching() { await steps.send(.read(read)) }
+                    while let delivery = try await subscription.next() { await steps.send(.read(delivery)) }
                     await steps.send(.stop)
                 } catch {
                     steps.fail(error)
@@ -123,19 +130,24 @@ struct LiveController: Sendable {
             }
             defer { group.cancelAll() }
             for try await step in steps {
-                let read: LiveFeed.Read
+                let delivery: LiveDelivery
                 switch step {
                 case .stop: return
                 case .ping:
                     try await writer.write(ByteBuffer(bytes: ServerSentEvents.ping))
                     continue
-                case .read(let value): read = value
+                case .read(let value): delivery = value
                 }
                 var out: [UInt8] = []
-                if let skipped = read.skipped {
+                if let skipped = delivery.skipped {
                     ServerSentEvents.appendLagged(skipped, resumeFrom: skipped.upperBound + 1, to: &out)
                 }
-                for record in read.events { ServerSentEvents.append(record, to: &out) }
+                if let shared = delivery.shared?.serverSentEvents {
+                    if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
+                    try await writer.write(shared)
+                    continue
+                }
+                for record in delivery.events { ServerSentEvents.append(record, to: &out) }
                 if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
             }
         }

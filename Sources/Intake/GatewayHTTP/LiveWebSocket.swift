@@ -119,7 +119,8 @@ extension LiveController {
                     return
                 }
                 defer { limit.release() }
-                let feed = try LiveFeed(log: log, team: team, app: app, filter: filter, from: start)
+                let subscription = try LiveSubscription(
+                    broadcaster: broadcaster, team: team, app: app, filter: filter, format: .webSocket, from: start)
                 let first = log.firstSequence
                 if start < first {
                     try await outbound.write(.custom(Self.textFrame(LiveMessage.lagged(start...(first - 1), resumeFrom: first))))
@@ -130,7 +131,7 @@ extension LiveController {
                         // The client's frames are read (and dropped) so its close and pongs are seen; when it closes,
                         // the stream ends.
                         group.addTask { for try await _ in inbound {} }
-                        group.addTask { try await Self.stream(feed, to: outbound) }
+                        group.addTask { try await Self.stream(subscription, to: outbound) }
                         group.addTask { await stop.wait() }
                         _ = try await group.next()
                         group.cancelAll()
@@ -142,13 +143,20 @@ extension LiveController {
             })
     }
 
-    /// Sends the feed's events, one text message each, until cancelled or the log ends.
-    static func stream(_ feed: LiveFeed, to outbound: WebSocketOutboundWriter) async throws {
-        while let read = try await feed.nextMatching() {
-            if let skipped = read.skipped {
+    /// Sends the subscription's events, one text message each (the broadcaster's shared bytes when it has them),
+    /// until cancelled or the log ends.
+    static func stream(_ subscription: LiveSubscription, to outbound: WebSocketOutboundWriter) async throws {
+        var subscription = subscription
+        defer { subscription.close() }
+        while let delivery = try await subscription.next() {
+            if let skipped = delivery.skipped {
                 try await outbound.write(.custom(textFrame(LiveMessage.lagged(skipped, resumeFrom: skipped.upperBound + 1))))
             }
-            for record in read.events {
+            if let messages = delivery.shared?.webSocketMessages {
+                for message in messages { try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: message))) }
+                continue
+            }
+            for record in delivery.events {
                 var message: [UInt8] = []
                 LiveMessage.append(record, to: &message)
                 try await outbound.write(.custom(textFrame(message)))

@@ -49,20 +49,6 @@ public final class LiveFeed: Sendable {
             return read
         }
     }
-
-    /// The next read that found events of this stream or a gap (reads of only other streams' records are skipped);
-    /// nil when the task is cancelled or the log closed (a read that does not move the position).
-    /// - Throws: ``EventLogError`` when the log cannot be read.
-    public func nextMatching() async throws(EventLogError) -> Read? {
-        var position: UInt64?
-        while !Task.isCancelled {
-            let read = try await next()
-            if !read.events.isEmpty || read.skipped != nil { return read }
-            if read.next == position { return nil }
-            position = read.next
-        }
-        return nil
-    }
 }
 
 /// The JSON of one event as the live streams and the events API send it:

@@ -29,6 +29,9 @@ public struct LiveFilter: Sendable, Equatable {
         }
     }
 
+    /// Whether every event passes (no partition key, no pointer).
+    public var isEmpty: Bool { partitionKey == nil && pointer == nil }
+
     /// Whether `record` passes.
     public func matches(partitionKey key: String, envelope: ArraySlice<UInt8>) -> Bool {
         if let partitionKey, key != partitionKey { return false }

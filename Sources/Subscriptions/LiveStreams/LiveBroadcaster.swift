@@ -1,0 +1,423 @@
+public import GatewayCore
+public import GatewayLog
+public import NIOCore
+public import ServiceLifecycle
+import Synchronization
+
+/// How a live connection sends its events; the broadcaster frames each event once for each format in use.
+public enum LiveFormat: Sendable, Hashable {
+    /// `text/event-stream`: every event of a read in one buffer.
+    case serverSentEvents
+    /// One WebSocket text message per event.
+    case webSocket
+}
+
+/// One stream's part of one broadcaster read: its records and, for connections without a filter, their bytes,
+/// framed once and shared by every such connection.
+public struct LiveBatch: Sendable {
+    /// The stream's records in the read, in log order.
+    public var records: [SinkRecord]
+    /// Sequences the log dropped before the broadcaster read them (retention), when the read found such a gap.
+    public var skipped: ClosedRange<UInt64>?
+    /// The first sequence the read covered (every stream's records), and the one after it.
+    public var first: UInt64
+    public var next: UInt64
+    /// Every record as server-sent events, one buffer; nil when no unfiltered SSE connection listened.
+    public var serverSentEvents: ByteBuffer?
+    /// Every record as a WebSocket message; nil when no unfiltered WebSocket connection listened.
+    public var webSocketMessages: [ByteBuffer]?
+}
+
+/// One reader of the log's tail shared by every live connection that has caught up with it (docs/live.md).
+///
+/// A connection starts on a reader of its own (``LiveSubscription``) when it resumes from the past, and joins the
+/// broadcaster once it reached the end of the log. The broadcaster reads each record once and frames each event once
+/// per format, then hands the same bytes to every connection of the stream, each through a bounded queue. A
+/// connection whose queue is full is dropped from the broadcast at that read and goes back to reading the log by
+/// itself from there; it never holds the broadcaster, or the other connections, back.
+///
+/// It reads only while someone listens: with no connection joined it lets go of its reader and waits.
+public final class LiveBroadcaster: Service, Sendable {
+    struct StreamKey: Hashable, Sendable {
+        var team: String
+        var app: String
+    }
+
+    struct Listener: Sendable {
+        var stream: StreamKey
+        var filter: LiveFilter
+        var format: LiveFormat
+        var queue: LiveQueue
+    }
+
+    struct State {
+        /// The next sequence the broadcaster hands out; nil while nobody listens (no reader).
+        var position: UInt64?
+        var listeners: [UInt64: Listener] = [:]
+        var nextID: UInt64 = 0
+        var wake: CheckedContinuation<Void, Never>?
+        var stopped = false
+    }
+
+    let log: any EventLog
+    /// A connection's queue holds at most this many reads, or about this many payload bytes.
+    let maxQueuedBatches: Int
+    let maxQueuedBytes: Int
+    private let state = Mutex(State())
+
+    public init(log: any EventLog, maxQueuedBatches: Int = 256, maxQueuedBytes: Int = 8 << 20) {
+        self.log = log
+        self.maxQueuedBatches = maxQueuedBatches
+        self.maxQueuedBytes = maxQueuedBytes
+    }
+
+    /// Reads the log's tail for whoever listens, until graceful shutdown or cancellation; then every joined
+    /// connection's queue ends.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await self.broadcast()
+        }
+        let queues = state.withLock { state in
+            state.stopped = true
+            defer { state.listeners.removeAll() }
+            return state.listeners.values.map(\.queue)
+        }
+        for queue in queues { queue.close() }
+    }
+
+    /// Joined connections, for tests and figures.
+    public var listenerCount: Int { state.withLock { $0.listeners.count } }
+
+    /// Whether it holds no reader (nobody listened at its last read).
+    public var isIdle: Bool { state.withLock { $0.position == nil } }
+
+    func broadcast() async {
+        while let start = await listenersArrived() {
+            let reader: any EventLogReader
+            do {
+                reader = try log.makeTailReader(from: start)
+            } catch {
+                return
+            }
+            var expected = max(start, log.firstSequence)
+            while !Task.isCancelled {
+                let records: [SinkRecord]
+                do {
+                    records = try await reader.next(maxRecords: 2000, maxBytes: 8 << 20)
+                } catch {
+                    return
+                }
+                guard let first = records.first?.sequence, let last = records.last?.sequence else { return }
+                let skipped = first > expected ? expected...(first - 1) : nil
+                let read = (records: records, skipped: skipped, first: expected, next: last + 1)
+                expected = last + 1
+                if !hand(read) { break }
+            }
+        }
+    }
+
+    /// Waits until a connection joined; its position, or nil on cancellation or stop.
+    private func listenersArrived() async -> UInt64? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state in
+                    if state.position != nil || state.stopped || Task.isCancelled { return true }
+                    state.wake = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+            return state.withLock { $0.stopped || Task.isCancelled ? nil : $0.position }
+        } onCancel: {
+            state.withLock { state in
+                defer { state.wake = nil }
+                return state.wake
+            }?.resume()
+        }
+    }
+
+    /// Frames one read for the streams that have listeners and offers it to each of them; false when nobody
+    /// listens any more (the broadcaster goes idle).
+    private func hand(_ read: (records: [SinkRecord], skipped: ClosedRange<UInt64>?, first: UInt64, next: UInt64)) -> Bool {
+        // Which formats each stream's unfiltered listeners want, from a snapshot; listeners that join meanwhile
+        // get the read too and frame what is missing themselves.
+        let wanted = state.withLock { state in
+            var wanted: [StreamKey: Set<LiveFormat>] = [:]
+            for listener in state.listeners.values {
+                if listener.filter.isEmpty {
+                    wanted[listener.stream, default: []].insert(listener.format)
+                } else if wanted[listener.stream] == nil {
+                    wanted[listener.stream] = []
+                }
+            }
+            return wanted
+        }
+        var batches: [StreamKey: LiveBatch] = [:]
+        for record in read.records {
+            let key = StreamKey(team: record.event.team, app: record.event.app)
+            guard wanted[key] != nil else { continue }
+            batches[key, default: LiveBatch(records: [], skipped: read.skipped, first: read.first, next: read.next)].records.append(record)
+        }
+        for (key, formats) in wanted {
+            guard var batch = batches[key] else { continue }
+            if formats.contains(.serverSentEvents) {
+                var out: [UInt8] = []
+                for record in batch.records { ServerSentEvents.append(record, to: &out) }
+                batch.serverSentEvents = ByteBuffer(bytes: out)
+            }
+            if formats.contains(.webSocket) {
+                batch.webSocketMessages = batch.records.map { record in
+                    var out: [UInt8] = []
+                    LiveMessage.append(record, to: &out)
+                    return ByteBuffer(bytes: out)
+                }
+            }
+            batches[key] = batch
+        }
+        let (dropped, listening): ([(LiveQueue, UInt64)], Bool) = state.withLock { state in
+            var dropped: [(LiveQueue, UInt64)] = []
+            for (id, listener) in state.listeners {
+                let batch =
+                    batches[listener.stream]
+                    ?? (read.skipped.map { LiveBatch(records: [], skipped: $0, first: read.first, next: read.next) })
+                guard let batch else { continue }
+                if !listener.queue.offer(batch, maxBatches: maxQueuedBatches, maxBytes: maxQueuedBytes) {
+                    state.listeners.removeValue(forKey: id)
+                    dropped.append((listener.queue, read.first))
+                }
+            }
+            state.position = state.listeners.isEmpty ? nil : read.next
+            return (dropped, state.position != nil)
+        }
+        for (queue, resume) in dropped { queue.detach(resumeFrom: resume) }
+        return listening
+    }
+
+    /// Joins `stream` from sequence `from`: succeeds when the broadcaster has not handed out `from` yet (or is idle,
+    /// and then starts there). Records before `from` in the reads that follow are the connection's to drop.
+    func join(_ listener: Listener, from: UInt64) -> UInt64? {
+        let (id, wake): (UInt64?, CheckedContinuation<Void, Never>?) = state.withLock { state in
+            guard !state.stopped else { return (nil, nil) }
+            if let position = state.position {
+                guard position <= from else { return (nil, nil) }
+            } else {
+                state.position = from
+            }
+            state.nextID &+= 1
+            state.listeners[state.nextID] = listener
+            defer { state.wake = nil }
+            return (state.nextID, state.wake)
+        }
+        wake?.resume()
+        return id
+    }
+
+    func leave(_ id: UInt64) {
+        state.withLock { state in
+            _ = state.listeners.removeValue(forKey: id)
+        }
+    }
+}
+
+/// A joined connection's reads, bounded, with one waiting consumer.
+final class LiveQueue: Sendable {
+    struct State {
+        var batches: [LiveBatch] = []
+        var bytes = 0
+        /// Set when the broadcaster dropped the connection: where its own reader resumes.
+        var resumeFrom: UInt64?
+        var closed = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    /// What one ``take()`` found.
+    struct Taken {
+        var batches: [LiveBatch]
+        var resumeFrom: UInt64?
+        var closed: Bool
+    }
+
+    private let state = Mutex(State())
+
+    /// Queues `batch`; false (nothing queued) when that would pass either bound.
+    func offer(_ batch: LiveBatch, maxBatches: Int, maxBytes: Int) -> Bool {
+        let size = batch.records.reduce(0) { $0 &+ $1.event.envelope.count }
+        let (accepted, waiter): (Bool, CheckedContinuation<Void, Never>?) = state.withLock { state in
+            guard state.batches.count < maxBatches, state.bytes == 0 || state.bytes &+ size <= maxBytes else { return (false, nil) }
+            state.batches.append(batch)
+            state.bytes &+= size
+            defer { state.waiter = nil }
+            return (true, state.waiter)
+        }
+        waiter?.resume()
+        return accepted
+    }
+
+    func detach(resumeFrom sequence: UInt64) {
+        signal { $0.resumeFrom = sequence }
+    }
+
+    func close() {
+        signal { $0.closed = true }
+    }
+
+    private func signal(_ change: (inout State) -> Void) {
+        state.withLock { state in
+            change(&state)
+            defer { state.waiter = nil }
+            return state.waiter
+        }?.resume()
+    }
+
+    /// Waits for reads, a detach or the end, and takes everything queued. Returns nothing new when the calling
+    /// task is cancelled.
+    func take() async -> Taken {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state in
+                    if !state.batches.isEmpty || state.resumeFrom != nil || state.closed || Task.isCancelled { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+            return state.withLock { state in
+                defer {
+                    state.batches.removeAll()
+                    state.bytes = 0
+                }
+                return Taken(batches: state.batches, resumeFrom: state.resumeFrom, closed: state.closed)
+            }
+        } onCancel: {
+            state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }?.resume()
+        }
+    }
+}
+
+/// What a live connection sends next: its stream's matching events after its position, a gap, or both.
+public struct LiveDelivery: Sendable {
+    /// The matching events, in log order.
+    public var events: [SinkRecord]
+    /// Sequences the log dropped before they could be read, when there is such a gap.
+    public var skipped: ClosedRange<UInt64>?
+    /// The broadcaster's framing of exactly ``events``, when the connection may send it as it is.
+    public var shared: LiveBatch?
+}
+
+/// One live connection's events from a position on: read from the log by a reader of its own while it is behind,
+/// from the ``LiveBroadcaster`` once it has caught up (and by itself again if it falls behind). Used by one task.
+public struct LiveSubscription: Sendable {
+    enum Source: Sendable {
+        case own(LiveFeed)
+        case joined(id: UInt64, queue: LiveQueue)
+    }
+
+    let broadcaster: LiveBroadcaster
+    let team: String
+    let app: String
+    let filter: LiveFilter
+    let format: LiveFormat
+    var source: Source
+    /// The next sequence this connection wants.
+    var position: UInt64
+    var pending: [LiveBatch] = []
+    var resumeFrom: UInt64?
+
+    /// A subscription to `team/app` from `sequence`; a `sequence` older than the log's oldest record starts at that
+    /// record (the caller announces that gap).
+    /// - Throws: ``EventLogError`` when the log is closed.
+    public init(
+        broadcaster: LiveBroadcaster, team: String, app: String, filter: LiveFilter, format: LiveFormat, from sequence: UInt64
+    ) throws(EventLogError) {
+        self.broadcaster = broadcaster
+        self.team = team
+        self.app = app
+        self.filter = filter
+        self.format = format
+        let log = broadcaster.log
+        self.position = max(sequence, log.firstSequence)
+        self.source = .own(try LiveFeed(log: log, team: team, app: app, filter: filter, from: sequence))
+        if position >= log.nextSequence { tryJoin() }
+    }
+
+    /// Whether the broadcaster serves this connection now (else a reader of its own does).
+    public var isShared: Bool {
+        if case .joined = source { return true }
+        return false
+    }
+
+    private mutating func tryJoin() {
+        let queue = LiveQueue()
+        let listener = LiveBroadcaster.Listener(stream: .init(team: team, app: app), filter: filter, format: format, queue: queue)
+        if let id = broadcaster.join(listener, from: position) { source = .joined(id: id, queue: queue) }
+    }
+
+    /// The next events or gap; nil when the task is cancelled, the log closed or the broadcaster stopped.
+    /// - Throws: ``EventLogError`` when the log cannot be read.
+    public mutating func next() async throws(EventLogError) -> LiveDelivery? {
+        while !Task.isCancelled {
+            switch source {
+            case .own(let feed):
+                let read = try await feed.next()
+                if read.events.isEmpty, read.skipped == nil, read.next <= position { return nil }
+                position = max(position, read.next)
+                if position >= broadcaster.log.nextSequence { tryJoin() }
+                if !read.events.isEmpty || read.skipped != nil { return LiveDelivery(events: read.events, skipped: read.skipped) }
+            case .joined(let id, let queue):
+                if pending.isEmpty {
+                    if let resume = resumeFrom {
+                        // Dropped from the broadcast: read from the log by itself, from the first record it missed.
+                        broadcaster.leave(id)
+                        resumeFrom = nil
+                        let log = broadcaster.log
+                        let feed = try LiveFeed(log: log, team: team, app: app, filter: filter, from: max(resume, position))
+                        source = .own(feed)
+                        let first = log.firstSequence
+                        if position < first {
+                            defer { position = first }
+                            return LiveDelivery(events: [], skipped: position...(first - 1))
+                        }
+                        continue
+                    }
+                    let taken = await queue.take()
+                    pending = taken.batches
+                    resumeFrom = taken.resumeFrom
+                    if pending.isEmpty, resumeFrom == nil, taken.closed || Task.isCancelled {
+                        broadcaster.leave(id)
+                        return nil
+                    }
+                    continue
+                }
+                let batch = pending.removeFirst()
+                if let delivery = deliver(batch) { return delivery }
+            }
+        }
+        close()
+        return nil
+    }
+
+    /// `batch` as this connection sees it: records before its position and ones its filter refuses left out.
+    private mutating func deliver(_ batch: LiveBatch) -> LiveDelivery? {
+        defer { position = max(position, batch.next) }
+        let skipped = batch.skipped.flatMap { skipped -> ClosedRange<UInt64>? in
+            skipped.upperBound >= position ? max(skipped.lowerBound, position)...skipped.upperBound : nil
+        }
+        if batch.first >= position, filter.isEmpty {
+            guard !batch.records.isEmpty || skipped != nil else { return nil }
+            return LiveDelivery(events: batch.records, skipped: skipped, shared: batch)
+        }
+        let events = batch.records.filter {
+            $0.sequence >= position && filter.matches(partitionKey: $0.event.partitionKey, envelope: $0.event.envelope)
+        }
+        guard !events.isEmpty || skipped != nil else { return nil }
+        return LiveDelivery(events: events, skipped: skipped)
+    }
+
+    /// Leaves the broadcast (call when the connection ends).
+    public func close() {
+        if case .joined(let id, _) = source { broadcaster.leave(id) }
+    }
+}
