@@ -1,16 +1,18 @@
-// The live-stream clients of scripts/benchmark-live: N server-sent-event connections to one stream, each counting
-// its events and recording, per event, the time from the gateway's capture (`received_at_ms`) to its arrival here
-// (same machine, same clock) in a 1 ms histogram.
-// usage: node clients.js URL N OUT.json
-//   prints "open N" once every connection has its response headers; reads the number of events to expect from stdin
-//   (a line, once the load is over); writes OUT.json and exits once every connection received that many, or on SIGTERM: {"clients","opened","messages","per_client_min","per_client_max",
-//   "gaps","cpu_s" (the process's CPU seconds in all),"p50_ms","p99_ms","max_ms","first_ms","last_ms"}; a gap is an event id that is not the one after the
-//   connection's previous event (the stream is the log in order, so none means nothing was skipped)
+// The live-stream clients of scripts/benchmark-live: N connections to one stream, server-sent events or WebSocket,
+// each counting its events and recording, per event, the time from the gateway's capture (`received_at_ms`) to its
+// arrival here (same machine, same clock) in a 1 ms histogram.
+// usage: node [--experimental-websocket] clients.js URL N OUT.json [sse|websocket]
+//   prints "open N" once every connection is open (response headers, or the WebSocket's open event); reads the number
+//   of events to expect from stdin (a line, once the load is over); writes OUT.json and exits once every connection
+//   received that many, or on SIGTERM: {"clients","opened","messages","per_client_min","per_client_max", "gaps","cpu_s"
+//   (the process's CPU seconds in all),"p50_ms","p99_ms","max_ms","first_ms","last_ms"}; a gap is an event id that is
+//   not the one after the connection's previous event (the stream is the log in order, so none means nothing was
+//   skipped). WebSocket needs Node.js 22, or 20 with --experimental-websocket (its global WebSocket).
 'use strict';
 const http = require('http');
 const fs = require('fs');
 
-const [url, clients, out] = [process.argv[2], Number(process.argv[3]), process.argv[4]];
+const [url, clients, out, protocol] = [process.argv[2], Number(process.argv[3]), process.argv[4], process.argv[5] || 'sse'];
 let expected = Infinity;
 const histogram = new Uint32Array(60001); // 0…60 s in ms; the last bucket holds anything slower
 const counts = new Array(clients).fill(0);
@@ -51,39 +53,49 @@ process.stdin.on('data', (line) => {
     if (done === clients) finish();
 });
 
-for (let index = 0; index < clients; index++) {
+/// One event at connection `index`: its sequence and its capture time (Unix ms).
+function received(index, id, captured) {
+    if (lastIDs[index] >= 0 && id !== lastIDs[index] + 1) gaps += 1;
+    lastIDs[index] = id;
+    const now = Date.now();
+    histogram[Math.min(histogram.length - 1, Math.max(0, now - captured))] += 1;
+    messages += 1;
+    if (first === 0) first = now;
+    last = now;
+    counts[index] += 1;
+    if (counts[index] === expected) {
+        done += 1;
+        if (done === clients) finish();
+    }
+}
+
+function opening(index) {
+    opened += 1;
+    if (opened === clients) console.log(`open ${clients}`);
+}
+
+function openServerSentEvents(index) {
     const request = http.get(url, { agent, headers: { Accept: 'text/event-stream' } }, (response) => {
         if (response.statusCode !== 200) {
             console.error(`connection ${index}: status ${response.statusCode}`);
             process.exit(2);
         }
-        opened += 1;
-        if (opened === clients) console.log(`open ${clients}`);
+        opening(index);
         let pending = '';
         response.setEncoding('utf8');
         response.on('data', (chunk) => {
             pending += chunk;
+            let start = 0;
             let end;
-            while ((end = pending.indexOf('\n\n')) >= 0) {
-                const block = pending.slice(0, end);
-                pending = pending.slice(end + 2);
-                const at = block.indexOf('"received_at_ms":');
-                if (!block.startsWith('id: ') || at < 0) continue; // comments, pings, notices
-                const id = parseInt(block.slice(4, block.indexOf('\n')), 10);
-                if (lastIDs[index] >= 0 && id !== lastIDs[index] + 1) gaps += 1;
-                lastIDs[index] = id;
-                const now = Date.now();
-                const captured = parseInt(block.slice(at + 17, at + 32), 10);
-                histogram[Math.min(histogram.length - 1, Math.max(0, now - captured))] += 1;
-                messages += 1;
-                if (first === 0) first = now;
-                last = now;
-                counts[index] += 1;
-                if (counts[index] === expected) {
-                    done += 1;
-                    if (done === clients) finish();
+            while ((end = pending.indexOf('\n\n', start)) >= 0) {
+                const at = pending.indexOf('"received_at_ms":', start);
+                if (pending.startsWith('id: ', start) && at >= 0 && at < end) { // not a comment, ping or notice
+                    const id = parseInt(pending.slice(start + 4, pending.indexOf('\n', start)), 10);
+                    received(index, id, parseInt(pending.slice(at + 17, at + 32), 10));
                 }
+                start = end + 2;
             }
+            pending = pending.slice(start);
         });
         response.on('end', () => console.error(`connection ${index} ended after ${counts[index]} events`));
     });
@@ -91,4 +103,24 @@ for (let index = 0; index < clients; index++) {
         console.error(`connection ${index}: ${error.message}`);
         process.exit(2);
     });
+}
+
+function openWebSocket(index) {
+    const socket = new WebSocket(url);
+    socket.onopen = () => opening(index);
+    socket.onmessage = (message) => {
+        const text = message.data;
+        if (!text.startsWith('{"sequence":')) return; // a lagged notice
+        const at = text.indexOf('"received_at_ms":');
+        received(index, parseInt(text.slice(12, at - 1), 10), parseInt(text.slice(at + 17, at + 32), 10));
+    };
+    socket.onerror = (error) => {
+        console.error(`connection ${index}: ${error.message || error.type}`);
+        process.exit(2);
+    };
+    socket.onclose = (event) => console.error(`connection ${index} closed (${event.code}) after ${counts[index]} events`);
+}
+
+for (let index = 0; index < clients; index++) {
+    if (protocol === 'websocket') openWebSocket(index); else openServerSentEvents(index);
 }

@@ -4,7 +4,7 @@ import Testing
 
 /// A gateway with one subscription `orders` on `shop/orders` writing to PostgreSQL; the password comes from
 /// PGPASSWORD in the gateway's environment, not from the file.
-func postgresConfig(url: String, handler: String, policy: String = "") -> String {
+func postgresConfig(url: String, handler: String, policy: String = "", tls: String = "tls: disable") -> String {
     """
     streams:
       - {team: shop, app: orders}
@@ -18,7 +18,7 @@ func postgresConfig(url: String, handler: String, policy: String = "") -> String
         handler:
           postgres:
             url: "\(url)"
-            tls: disable
+            \(tls)
     \(handler.split(separator: "\n").map { "        " + $0 }.joined(separator: "\n"))
     \(policy.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
     """
@@ -203,5 +203,46 @@ struct PostgresHandlerTests {
         defer { server.stop() }
         #expect(try await eventually { (try? server.psql("SELECT count(*) FROM events")) == "5" })
         #expect(try await client.get("/v1/subscriptions/orders").object["state"] as? String == "running")
+    }
+
+    @Test("tls: require verifies the server's certificate: without its authority nothing is written, with ca_file every event is")
+    func tlsRequire() async throws {
+        // The server refuses TCP connections without TLS (hostnossl … reject).
+        let server = try PostgresServer.start(settings: ["fsync": "off"], requireTLS: true)
+        defer { server.stop() }
+        let caFile = try #require(server.caFile)
+        try server.psql("CREATE TABLE events (event_id text PRIMARY KEY)")
+        let handler = """
+            table: events
+            timeout_s: 2
+            columns:
+              - {name: event_id, from: event_id}
+            """
+        let untrusting = try SluiceProcess(
+            directory: try makeTemporaryDirectory("pg-tls-untrusted"), config: postgresConfig(url: server.url, handler: handler, tls: "tls: require"),
+            environment: ["PGPASSWORD": PostgresServer.password])
+        defer { _ = untrusting.terminate() }
+        let client = GatewayClient(baseURL: untrusting.baseURL)
+        try await postOrders(client, 0..<5)
+        var message = ""
+        #expect(
+            try await eventually {
+                let status = try await client.get("/v1/subscriptions/orders").object
+                message = (status["last_error"] as? [String: Any])?["message"] as? String ?? ""
+                return !message.isEmpty
+            })
+        #expect(message.uppercased().contains("CERTIFICATE"), "the handshake failed on the certificate: \(message)")
+        #expect(try server.psql("SELECT count(*) FROM events") == "0")
+        _ = untrusting.terminate()
+
+        let trusting = try SluiceProcess(
+            directory: try makeTemporaryDirectory("pg-tls"),
+            config: postgresConfig(url: server.url, handler: handler, tls: "tls: require\n        ca_file: \(caFile)"),
+            environment: ["PGPASSWORD": PostgresServer.password])
+        defer { _ = trusting.terminate() }
+        try await postOrders(GatewayClient(baseURL: trusting.baseURL), 0..<5)
+        #expect(try await eventually { (try? server.psql("SELECT count(*) FROM events")) == "5" })
+        let encrypted = try server.psql("SELECT bool_and(ssl) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE datname = 'sluice'")
+        #expect(encrypted == "t", "every connection to the database is TLS")
     }
 }

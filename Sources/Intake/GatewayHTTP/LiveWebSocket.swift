@@ -84,9 +84,32 @@ final class EdgeUpgradeWatcher: ChannelOutboundHandler, RemovableChannelHandler 
             let pipeline = context.pipeline.syncOperations
             for handler in handlers { pipeline.removeHandler(handler, promise: nil) }
             if self != nil { pipeline.removeHandler(context: context, promise: nil) }
+            try? pipeline.addHandler(FlushCoalescer(), position: .first)
         }
         written.futureResult.cascade(to: promise)
         context.write(data, promise: written)
+    }
+}
+
+/// Merges the flushes of one event-loop tick into one, at the socket end of an upgraded WebSocket's pipeline.
+///
+/// hummingbird-websocket flushes after every frame, so a live stream sending one message per event would make one
+/// `writev` per event per connection; the writes queued on the event loop meanwhile now go out together. A flush
+/// waits at most until the tasks already queued on the loop have run.
+final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = NIOAny
+
+    private var scheduled = false
+
+    func flush(context: ChannelHandlerContext) {
+        guard !scheduled else { return }
+        scheduled = true
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = loopBound.value
+            handler.scheduled = false
+            context.flush()
+        }
     }
 }
 

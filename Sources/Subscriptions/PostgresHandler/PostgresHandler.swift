@@ -58,6 +58,42 @@ public final class PostgresHandler: SubscriptionHandler {
             ("application_name", "sluice"),
         ]
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let probeTLS: PostgresConnection.Configuration.TLS
+        do {
+            switch connection.tls {
+            case .disable: probeTLS = .disable
+            case .prefer: probeTLS = .prefer(try NIOSSLContext(configuration: tlsConfiguration))
+            case .require: probeTLS = .require(try NIOSSLContext(configuration: tlsConfiguration))
+            }
+        } catch {
+            throw PostgresSettingsError(message: "tls: cannot set up TLS: \(error)")
+        }
+        var probe = PostgresConnection.Configuration(
+            host: connection.host, port: connection.port, username: connection.username, password: connection.password,
+            database: connection.database, tls: probeTLS)
+        probe.options.connectTimeout = TimeAmount.seconds(5)
+        self.probe = probe
+    }
+
+    /// One connection of the pool's configuration, made only to find out why the pool has none (the pool retries
+    /// failed connection attempts quietly, so a query just waits).
+    private let probe: PostgresConnection.Configuration
+
+    /// Why no connection can be made now: the error of one attempt (a refused TLS certificate, a wrong password, a
+    /// closed port), nil when the attempt succeeds.
+    func diagnose() async -> String? {
+        do {
+            let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
+            try? await connection.close()
+            return nil
+        } catch let error as PSQLError {
+            if error.code == .server, let info = error.serverInfo {
+                return "PostgreSQL \(info[.sqlState] ?? "?????"): \(info[.message] ?? "error")"
+            }
+            return "\(error.code)\(error.underlying.map { ": \($0)" } ?? "")"
+        } catch {
+            return "\(error)"
+        }
     }
 
     /// Runs the connection pool until the task is cancelled or the service group shuts down gracefully.
@@ -85,10 +121,14 @@ public final class PostgresHandler: SubscriptionHandler {
             group.addTask { [clock, deadline] in
                 do {
                     try await clock.sleep(for: deadline)
-                    return .failure(timeout)
                 } catch {
                     return nil
                 }
+                guard let reason = await self.diagnose() else { return .failure(timeout) }
+                return .failure(
+                    HandlerFailure(
+                        kind: .unreachable,
+                        message: "no connection to PostgreSQL at \(connection.host):\(connection.port) within \(deadline): \(reason)"))
             }
             defer { group.cancelAll() }
             while let next = await group.next() {

@@ -14,13 +14,17 @@ public final class PostgresServer: Sendable {
     public let database: String
     /// `postgres://postgres@127.0.0.1:PORT/DATABASE` (no password: the gateway takes it from PGPASSWORD).
     public var url: String { "postgres://\(user)@127.0.0.1:\(port)/\(database)" }
+    /// With `requireTLS`: the PEM file of the certificate authority that signed the server's certificate (for
+    /// 127.0.0.1 and localhost).
+    public let caFile: String?
 
     private let directory: URL
     private let binaries: URL
     private let process: TestProcess
 
-    private init(port: Int, database: String, directory: URL, binaries: URL, process: TestProcess) {
+    private init(port: Int, database: String, caFile: String?, directory: URL, binaries: URL, process: TestProcess) {
         self.port = port
+        self.caFile = caFile
         self.database = database
         self.directory = directory
         self.binaries = binaries
@@ -32,10 +36,13 @@ public final class PostgresServer: Sendable {
     /// Initialises a cluster, starts the server and creates `database`; returns once it answers queries.
     /// - Parameter port: The port to listen on (a free one when nil).
     /// - Parameter settings: Extra `-c name=value` server settings (e.g. `fsync=off` for tests that do not measure).
+    /// - Parameter requireTLS: Serve TLS with a certificate from a certificate authority made here (``caFile``), and
+    ///   refuse TCP connections without it (`hostnossl … reject`).
     /// - Throws: ``TestProcessError`` naming `scripts/install-deps` when PostgreSQL is not installed, or with the
     ///   server's log when it does not start.
     public static func start(
-        port fixedPort: Int? = nil, database: String = "sluice", settings: [String: String] = [:], timeout: Duration = .seconds(60)
+        port fixedPort: Int? = nil, database: String = "sluice", settings: [String: String] = [:], requireTLS: Bool = false,
+        timeout: Duration = .seconds(60)
     ) throws -> PostgresServer {
         let binaries = try findBinaries()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("postgres-\(UUID().uuidString)")
@@ -52,15 +59,51 @@ public final class PostgresServer: Sendable {
                 timeout: timeout, mergingErrors: true), "initdb")
         let port = try fixedPort ?? freeLoopbackPort()
         var arguments = ["-D", data.path, "-p", String(port), "-k", directory.path, "-c", "listen_addresses=127.0.0.1"]
+        var settings = settings
+        var caFile: String?
+        if requireTLS {
+            caFile = try makeCertificates(in: directory)
+            settings["ssl"] = "on"
+            settings["ssl_cert_file"] = directory.appendingPathComponent("server.crt").path
+            settings["ssl_key_file"] = directory.appendingPathComponent("server.key").path
+            let hba = "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n"
+            try Data(hba.utf8).write(to: data.appendingPathComponent("pg_hba.conf"))
+            if getuid() == 0 { try check(TestProcess.run(TestProcess.Command("chown", ["-R", "postgres:postgres", directory.path])), "chown") }
+        }
         for (name, value) in settings.sorted(by: { $0.key < $1.key }) { arguments += ["-c", "\(name)=\(value)"] }
         let process = try TestProcess(
             asPostgres(binaries.appendingPathComponent("postgres").path, arguments), log: directory.appendingPathComponent("server.log"))
-        let server = PostgresServer(port: port, database: database, directory: directory, binaries: binaries, process: process)
+        let server = PostgresServer(
+            port: port, database: database, caFile: caFile, directory: directory, binaries: binaries, process: process)
         try process.waitUntil(timeout: timeout, "accepting connections on port \(port)") {
             (try? server.psql("SELECT 1", database: "postgres")) == "1"
         }
         _ = try server.psql("CREATE DATABASE \(database)", database: "postgres")
         return server
+    }
+
+    /// A certificate authority (`ca.crt`) and a server certificate it signed for 127.0.0.1 and localhost
+    /// (`server.crt`, `server.key` with mode 0600, as PostgreSQL wants), made with openssl in `directory`.
+    static func makeCertificates(in directory: URL) throws -> String {
+        func openssl(_ arguments: [String]) throws {
+            try check(
+                TestProcess.run(TestProcess.Command("openssl", arguments), timeout: .seconds(60), mergingErrors: true), "openssl")
+        }
+        let path = { (name: String) in directory.appendingPathComponent(name).path }
+        try openssl([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sluice test CA", "-keyout", path("ca.key"), "-out",
+            path("ca.crt"),
+        ])
+        try openssl([
+            "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", path("server.key"), "-out", path("server.csr"),
+        ])
+        try Data("subjectAltName=IP:127.0.0.1,DNS:localhost\n".utf8).write(to: directory.appendingPathComponent("san.ext"))
+        try openssl([
+            "x509", "-req", "-in", path("server.csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key"), "-CAcreateserial", "-days", "2",
+            "-extfile", path("san.ext"), "-out", path("server.crt"),
+        ])
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path("server.key"))
+        return path("ca.crt")
     }
 
     /// Runs `sql` with psql and returns its unaligned, tuples-only output (`|` between columns, one row a line).
