@@ -63,12 +63,21 @@ public final class LiveBroadcaster: Service, Sendable {
     /// A connection's queue holds at most this many reads, or about this many payload bytes.
     let maxQueuedBatches: Int
     let maxQueuedBytes: Int
+    /// Reads start at most this often: under load a read gathers what arrived meanwhile, so each connection gets
+    /// one write per interval instead of one per append; an event waits at most this long for it.
+    let readInterval: Duration
+    let clock: ElapsedClock
     private let state = Mutex(State())
 
-    public init(log: any EventLog, maxQueuedBatches: Int = 256, maxQueuedBytes: Int = 8 << 20) {
+    public init(
+        log: any EventLog, maxQueuedBatches: Int = 256, maxQueuedBytes: Int = 8 << 20, readInterval: Duration = .milliseconds(10),
+        clock: ElapsedClock = ElapsedClock()
+    ) {
         self.log = log
         self.maxQueuedBatches = maxQueuedBatches
         self.maxQueuedBytes = maxQueuedBytes
+        self.readInterval = readInterval
+        self.clock = clock
     }
 
     /// Reads the log's tail for whoever listens, until graceful shutdown or cancellation; then every joined
@@ -100,10 +109,15 @@ public final class LiveBroadcaster: Service, Sendable {
                 return
             }
             var expected = max(start, log.firstSequence)
+            var lastRead = clock.now - readInterval
             while !Task.isCancelled {
                 let records: [SinkRecord]
                 do {
+                    // Within an interval of the last read, what arrives meanwhile waits for the rest of it.
+                    let due = lastRead + readInterval
+                    if clock.now < due { try await clock.sleep(until: due, tolerance: nil) }
                     records = try await reader.next(maxRecords: 2000, maxBytes: 8 << 20)
+                    lastRead = clock.now
                 } catch {
                     return
                 }
