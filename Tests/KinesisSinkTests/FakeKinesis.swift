@@ -5,7 +5,9 @@ import Hummingbird
 import KinesisAPI
 import KinesisAggregation
 import KinesisSink
+import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// An in-process HTTP server that answers `ListShards` and `PutRecords` as Kinesis does, with the failures moto
@@ -63,8 +65,22 @@ final class FakeKinesis: Sendable {
 
     var stored: [StoredRecord] { state.withLock { $0.stored } }
 
-    /// Runs the server on a free port until the returned task is cancelled; returns the endpoint URL.
-    func start() async throws -> (url: String, task: Task<Void, any Error>) {
+    /// A running fake server: ``stop()`` shuts it down gracefully and waits.
+    struct Running: Sendable {
+        let group: ServiceGroup
+        let task: Task<Void, any Error>
+
+        /// Graceful shutdown, not cancellation: cancelling the serving task while a connection is being accepted
+        /// traps in NIO ("Deinited NIOAsyncWriter without calling finish()", apple/swift-nio#2637), and the sink's
+        /// client may still be opening one.
+        func stop() async {
+            await group.triggerGracefulShutdown()
+            _ = try? await task.value
+        }
+    }
+
+    /// Runs the server on a free port until ``Running/stop()``; returns the endpoint URL.
+    func start() async throws -> (url: String, server: Running) {
         let router = Router()
         router.post("/") { request, _ -> Response in
             let target = request.headers[HTTPField.Name("X-Amz-Target")!] ?? ""
@@ -85,13 +101,14 @@ final class FakeKinesis: Sendable {
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }
         )
-        let task = Task { try await app.runService() }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "fake-kinesis")))
+        let task = Task { try await group.run() }
         var port = 0
         for await value in portStream {
             port = value
             break
         }
-        return ("http://127.0.0.1:\(port)", task)
+        return ("http://127.0.0.1:\(port)", Running(group: group, task: task))
     }
 
     private func waitIfHolding() async {

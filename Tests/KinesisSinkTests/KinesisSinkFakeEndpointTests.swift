@@ -77,24 +77,21 @@ struct SinkHarness {
         )
         let sink = KinesisSink(configuration: configuration, api: KinesisAPI(client: client), logger: Logger(label: "test"), clock: clock)
         let running = Task { try await sink.run() }
-        // Teardown order: the sink, then the client (its connections closed and awaited), then the server. A server
-        // stopped while it accepts a connection the client is still opening trips a NIO assertion ("Deinited
-        // NIOAsyncWriter without calling finish()") in the server's child channel.
+        // Teardown order: the sink, then the client (its connections closed and awaited), then the server, shut
+        // down gracefully (see FakeKinesis.Running.stop()).
         do {
             try await body(SinkHarness(sink: sink, fake: fake))
         } catch {
             running.cancel()
             _ = try? await running.value
             try? await httpClient.shutdown()
-            server.cancel()
-            _ = try? await server.value
+            await server.stop()
             throw error
         }
         running.cancel()
         _ = try? await running.value
         try await httpClient.shutdown()
-        server.cancel()
-        _ = try? await server.value
+        await server.stop()
     }
 
     static func records(_ range: Range<Int>, stream: String = "clicks", size: Int = 100, key: (Int) -> String = { "user-\($0)" }) -> [SinkRecord] {

@@ -173,4 +173,24 @@ struct LiveBroadcasterTests {
             second.close()
         }
     }
+
+    @Test("when the log closes, a joined connection ends instead of waiting for records that cannot come")
+    func logCloses() async throws {
+        let log = Self.log()
+        try await withBroadcaster(log) { broadcaster in
+            var subscription = try LiveSubscription(
+                broadcaster: broadcaster, team: "shop", app: "orders", filter: LiveFilter(partitionKey: nil, pointer: nil, value: nil),
+                format: .serverSentEvents, from: log.nextSequence)
+            #expect(subscription.isShared)
+            await log.close()
+            let ended: Bool
+            do {
+                ended = try await subscription.next() == nil
+            } catch {
+                ended = true
+            }
+            #expect(ended)
+            #expect(broadcaster.listenerCount == 0)
+        }
+    }
 }

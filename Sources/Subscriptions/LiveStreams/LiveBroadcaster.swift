@@ -100,33 +100,43 @@ public final class LiveBroadcaster: Service, Sendable {
     /// Whether it holds no reader (nobody listened at its last read).
     public var isIdle: Bool { state.withLock { $0.position == nil } }
 
+    /// Reads for whoever listens until cancelled. When the log cannot be read (it closed, or an I/O error), every
+    /// joined connection goes back to a reader of its own from where the broadcast stopped (which reports the
+    /// error or the end), and the broadcaster waits for the next to join.
     func broadcast() async {
         while let start = await listenersArrived() {
-            let reader: any EventLogReader
-            do {
-                reader = try log.makeTailReader(from: start)
-            } catch {
-                return
-            }
-            var expected = max(start, log.firstSequence)
-            var lastRead = clock.now - readInterval
-            while !Task.isCancelled {
-                let records: [SinkRecord]
-                do {
+            var expected = start
+            var idle = false
+            if let reader = try? log.makeTailReader(from: start) {
+                expected = max(start, log.firstSequence)
+                var lastRead = clock.now - readInterval
+                while !Task.isCancelled {
                     // Within an interval of the last read, what arrives meanwhile waits for the rest of it.
                     let due = lastRead + readInterval
-                    if clock.now < due { try await clock.sleep(until: due, tolerance: nil) }
-                    records = try await reader.next(maxRecords: 2000, maxBytes: 8 << 20)
+                    if clock.now < due { try? await clock.sleep(until: due, tolerance: nil) }
+                    guard let records = try? await reader.next(maxRecords: 2000, maxBytes: 8 << 20),
+                        let first = records.first?.sequence, let last = records.last?.sequence
+                    else { break }
                     lastRead = clock.now
-                } catch {
-                    return
+                    let skipped = first > expected ? expected...(first - 1) : nil
+                    let read = (records: records, skipped: skipped, first: expected, next: last + 1)
+                    expected = last + 1
+                    if !hand(read) {
+                        idle = true
+                        break
+                    }
                 }
-                guard let first = records.first?.sequence, let last = records.last?.sequence else { return }
-                let skipped = first > expected ? expected...(first - 1) : nil
-                let read = (records: records, skipped: skipped, first: expected, next: last + 1)
-                expected = last + 1
-                if !hand(read) { break }
             }
+            if Task.isCancelled { return }
+            if idle { continue }
+            let detached = state.withLock { state in
+                defer {
+                    state.listeners.removeAll()
+                    state.position = nil
+                }
+                return state.listeners.values.map(\.queue)
+            }
+            for queue in detached { queue.detach(resumeFrom: expected) }
         }
     }
 
