@@ -563,6 +563,8 @@ let package = Package(
             dependencies: [
                 "Subscriptions", "WebhookHandler", "PostgresHandler", "DeadLetterDestinations", "ArchiveSink", "GatewayTesting",
                 "GatewayLog", "GatewayCore", "Delivery", "LiveStreams",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -53,11 +53,11 @@ process.stdin.on('data', (line) => {
     if (done === clients) finish();
 });
 
-/// One event at connection `index`: its sequence and its capture time (Unix ms).
-function received(index, id, captured) {
+/// One event at connection `index`: its sequence, its capture time and its arrival (Unix ms; one reading per chunk
+/// of the stream, since everything in a chunk arrived together).
+function received(index, id, captured, now) {
     if (lastIDs[index] >= 0 && id !== lastIDs[index] + 1) gaps += 1;
     lastIDs[index] = id;
-    const now = Date.now();
     histogram[Math.min(histogram.length - 1, Math.max(0, now - captured))] += 1;
     messages += 1;
     if (first === 0) first = now;
@@ -84,6 +84,7 @@ function openServerSentEvents(index) {
         let pending = '';
         response.setEncoding('utf8');
         response.on('data', (chunk) => {
+            const now = Date.now();
             pending += chunk;
             let start = 0;
             let end;
@@ -91,7 +92,7 @@ function openServerSentEvents(index) {
                 const at = pending.indexOf('"received_at_ms":', start);
                 if (pending.startsWith('id: ', start) && at >= 0 && at < end) { // not a comment, ping or notice
                     const id = parseInt(pending.slice(start + 4, pending.indexOf('\n', start)), 10);
-                    received(index, id, parseInt(pending.slice(at + 17, at + 32), 10));
+                    received(index, id, parseInt(pending.slice(at + 17, at + 32), 10), now);
                 }
                 start = end + 2;
             }
@@ -112,7 +113,7 @@ function openWebSocket(index) {
         const text = message.data;
         if (!text.startsWith('{"sequence":')) return; // a lagged notice
         const at = text.indexOf('"received_at_ms":');
-        received(index, parseInt(text.slice(12, at - 1), 10), parseInt(text.slice(at + 17, at + 32), 10));
+        received(index, parseInt(text.slice(12, at - 1), 10), parseInt(text.slice(at + 17, at + 32), 10), Date.now());
     };
     socket.onerror = (error) => {
         console.error(`connection ${index}: ${error.message || error.type}`);

@@ -54,6 +54,7 @@ struct ConfigurationDecoder {
             live.integer("max_connections", .between(1, 100_000), into: &configuration.live.maxConnections)
             live.integer("ping_interval_s", .between(1, 300), into: &configuration.live.pingIntervalSeconds)
             live.boolean("websocket", into: &configuration.live.websocket)
+            live.integer("read_interval_ms", .between(0, 1000), into: &configuration.live.readIntervalMs)
             live.finish()
         }
         if let subscriptionsNode = top.take("subscriptions") {

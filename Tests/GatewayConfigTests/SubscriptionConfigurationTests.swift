@@ -262,8 +262,10 @@ struct SubscriptionConfigurationTests {
     @Test("live: connections, pings and WebSocket; off by default")
     func liveSection() throws {
         #expect(try loadValid("streams: [{team: a, app: b}]").live.websocket == false)
-        let live = try loadValid("live: {max_connections: 50, ping_interval_s: 5, websocket: true}").live
-        #expect(live.maxConnections == 50 && live.pingIntervalSeconds == 5 && live.websocket)
+        let live = try loadValid("live: {max_connections: 50, ping_interval_s: 5, websocket: true, read_interval_ms: 25}").live
+        #expect(live.maxConnections == 50 && live.pingIntervalSeconds == 5 && live.websocket && live.readIntervalMs == 25)
+        #expect(try loadValid("streams: [{team: a, app: b}]").live.readIntervalMs == 10)
+        #expect(load("live: {read_interval_ms: 5000}").errors.map(\.path) == ["live.read_interval_ms"])
         let report = load("live: {websocket: maybe}")
         #expect(report.errors.map(\.path) == ["live.websocket"])
     }

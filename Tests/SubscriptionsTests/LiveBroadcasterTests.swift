@@ -1,6 +1,7 @@
 import GatewayCore
 import GatewayLog
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -191,6 +192,51 @@ struct LiveBroadcasterTests {
             }
             #expect(ended)
             #expect(broadcaster.listenerCount == 0)
+        }
+    }
+
+    @Test("a direct connection's reads are written onto its output by the broadcaster; a stall hands it back to its own reads")
+    func directOutput() async throws {
+        let log = Self.log()
+        let written = Mutex<[UInt8]>([])
+        let writes = Mutex(0)
+        let writable = Mutex(true)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let output = LiveDirectOutput(
+            eventLoop: loop, isWritable: { writable.withLock { $0 } },
+            write: { frames in
+                loop.preconditionInEventLoop()
+                writes.withLock { $0 += 1 }
+                written.withLock { bytes in for frame in frames { bytes += Array(buffer: frame) } }
+            })
+        try await withBroadcaster(log) { broadcaster in
+            let subscription = try LiveSubscription(
+                broadcaster: broadcaster, team: "shop", app: "orders", filter: LiveFilter(partitionKey: nil, pointer: nil, value: nil),
+                format: .serverSentEvents, from: log.nextSequence, direct: output)
+            #expect(!subscription.isShared, "it joins at its first read, after the caller's opening")
+            try await withThrowingTaskGroup(of: [UInt64].self) { group in
+                group.addTask {
+                    var subscription = subscription
+                    defer { subscription.close() }
+                    // Returns only once the broadcast dropped it: with what it then read by itself.
+                    return try await subscription.next()?.events.map(\.sequence) ?? []
+                }
+                try await waitFor("joined") { broadcaster.listenerCount == 1 }
+                let records = (0..<3).map { event("d\($0)") }
+                let positions = try await log.append(records)
+                try await waitFor("written") { writes.withLock { $0 } == 1 }
+                var expected: [UInt8] = []
+                for (record, position) in zip(records, positions) {
+                    ServerSentEvents.append(SinkRecord(position: position, event: record), to: &expected)
+                }
+                #expect(written.withLock { $0 } == expected, "one write with the three events' SSE framing")
+                writable.withLock { $0 = false }
+                _ = try await log.append([event("d3"), event("d4")])
+                let ownReads = try #require(try await group.next())
+                #expect(ownReads == [3, 4], "the stalled read, read again by the connection itself")
+                #expect(writes.withLock { $0 } == 1, "nothing written to a stalled output")
+                #expect(broadcaster.listenerCount == 0)
+            }
         }
     }
 }

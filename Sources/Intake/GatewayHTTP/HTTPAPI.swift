@@ -46,7 +46,7 @@ public enum HTTPAPI {
             self.dispatchers = dispatchers
             self.prometheus = prometheus
             self.liveLimit = LiveConnectionLimit(maximum: configuration.live.maxConnections)
-            self.liveBroadcaster = LiveBroadcaster(log: log)
+            self.liveBroadcaster = LiveBroadcaster(log: log, readInterval: .milliseconds(configuration.live.readIntervalMs))
         }
 
         /// The live streams' routes on this gateway's log.

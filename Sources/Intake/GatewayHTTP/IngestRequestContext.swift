@@ -12,7 +12,11 @@ public struct IngestRequestContext: RequestContext {
     /// When the request reached the gateway, in Unix epoch milliseconds.
     public var arrivedAtMillis: Int64 = 0
 
+    /// The connection's channel (the live streams write to it from the broadcaster).
+    public let channel: any Channel
+
     public init(source: Source) {
         self.coreContext = .init(source: source)
+        self.channel = source.channel
     }
 }

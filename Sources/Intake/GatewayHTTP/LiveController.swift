@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import LiveStreams
 import NIOCore
+import NIOHTTPTypes
 import ServiceLifecycle
 
 /// `/v1/streams…`: the configured streams, a stream's recent events from the log (cursor-paginated), and its live
@@ -60,7 +61,8 @@ struct LiveController: Sendable {
             let subscription: LiveSubscription
             do {
                 subscription = try LiveSubscription(
-                    broadcaster: broadcaster, team: team, app: app, filter: filter, format: .serverSentEvents, from: start)
+                    broadcaster: broadcaster, team: team, app: app, filter: filter, format: .serverSentEvents, from: start,
+                    direct: Self.directOutput(serverSentEvents: context.channel))
             } catch {
                 limit.release()
                 throw ProblemDetails(status: .serviceUnavailable, type: "log-unavailable", title: "The log is unavailable", detail: "\(error)")
@@ -151,6 +153,19 @@ struct LiveController: Sendable {
                 if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
             }
         }
+    }
+
+    /// The broadcaster's way onto an SSE response: each buffer as a body part (a chunk), then one flush, entering the
+    /// pipeline at its tail as the response writer's parts do. It is used only while the response streams: the
+    /// subscription joins at its first read, after the opening was written, and leaves before the response ends.
+    static func directOutput(serverSentEvents channel: any Channel) -> LiveDirectOutput {
+        LiveDirectOutput(
+            eventLoop: channel.eventLoop, isWritable: { channel.isActive && channel.isWritable },
+            write: { buffers in
+                let pipeline = channel.pipeline.syncOperations
+                for buffer in buffers { pipeline.write(NIOAny(HTTPResponsePart.body(buffer)), promise: nil) }
+                pipeline.flush()
+            })
     }
 
     /// One page of `team/app`'s events from `from`: at most `limit` events, reading at most ``maxPageScan`` records

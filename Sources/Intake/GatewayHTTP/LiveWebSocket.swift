@@ -19,10 +19,13 @@ import ServiceLifecycle
 public struct LiveWebSocketContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<Self>
+    /// The connection's channel (the live broadcaster writes frames to it once upgraded).
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.webSocket = .init()
+        self.channel = source.channel
     }
 }
 
@@ -143,7 +146,8 @@ extension LiveController {
                 }
                 defer { limit.release() }
                 let subscription = try LiveSubscription(
-                    broadcaster: broadcaster, team: team, app: app, filter: filter, format: .webSocket, from: start)
+                    broadcaster: broadcaster, team: team, app: app, filter: filter, format: .webSocket, from: start,
+                    direct: Self.directOutput(webSocket: context.requestContext.channel))
                 let first = log.firstSequence
                 if start < first {
                     try await outbound.write(.custom(Self.textFrame(LiveMessage.lagged(start...(first - 1), resumeFrom: first))))
@@ -185,6 +189,20 @@ extension LiveController {
                 try await outbound.write(.custom(textFrame(message)))
             }
         }
+    }
+
+    /// The broadcaster's way onto an upgraded connection: one text frame per message, then one flush, entering the
+    /// pipeline at its tail as hummingbird-websocket's own writes do.
+    static func directOutput(webSocket channel: any Channel) -> LiveDirectOutput {
+        LiveDirectOutput(
+            eventLoop: channel.eventLoop, isWritable: { channel.isActive && channel.isWritable },
+            write: { messages in
+                let pipeline = channel.pipeline.syncOperations
+                for message in messages {
+                    pipeline.write(NIOAny(WebSocketFrame(fin: true, opcode: .text, data: message)), promise: nil)
+                }
+                pipeline.flush()
+            })
     }
 
     static func textFrame(_ bytes: [UInt8]) -> WebSocketFrame {

@@ -28,6 +28,23 @@ public struct LiveBatch: Sendable {
     public var webSocketMessages: [ByteBuffer]?
 }
 
+/// A connection's channel, for the broadcaster to write the connection's reads itself, on the channel's event loop:
+/// no task of the connection runs per read, and a read is one write and one flush.
+public struct LiveDirectOutput: Sendable {
+    /// The channel's event loop; ``isWritable`` and ``write`` are called on it.
+    public var eventLoop: any EventLoop
+    /// Whether the channel is open and takes more without queueing past its high-water mark.
+    public var isWritable: @Sendable () -> Bool
+    /// Writes the frames of one read (one SSE buffer, or one WebSocket message each) and flushes.
+    public var write: @Sendable ([ByteBuffer]) -> Void
+
+    public init(eventLoop: any EventLoop, isWritable: @escaping @Sendable () -> Bool, write: @escaping @Sendable ([ByteBuffer]) -> Void) {
+        self.eventLoop = eventLoop
+        self.isWritable = isWritable
+        self.write = write
+    }
+}
+
 /// One reader of the log's tail shared by every live connection that has caught up with it (docs/live.md).
 ///
 /// A connection starts on a reader of its own (``LiveSubscription``) when it resumes from the past, and joins the
@@ -48,6 +65,21 @@ public final class LiveBroadcaster: Service, Sendable {
         var filter: LiveFilter
         var format: LiveFormat
         var queue: LiveQueue
+        /// Where the broadcaster writes this connection's reads itself (unfiltered connections that gave one); its
+        /// queue then only carries the end or a detach.
+        var direct: DirectListener?
+        /// Records before this sequence are not this connection's (it joined there).
+        var from: UInt64 = 0
+    }
+
+    /// A direct listener's output and whether it stalled (confined to its event loop once joined).
+    final class DirectListener: Sendable {
+        let output: LiveDirectOutput
+        let stalled = Mutex(false)
+
+        init(output: LiveDirectOutput) {
+            self.output = output
+        }
     }
 
     struct State {
@@ -200,14 +232,40 @@ public final class LiveBroadcaster: Service, Sendable {
         }
         let (dropped, listening): ([(LiveQueue, UInt64)], Bool) = state.withLock { state in
             var dropped: [(LiveQueue, UInt64)] = []
+            var direct: [ObjectIdentifier: (any EventLoop, [(UInt64, DirectListener, LiveQueue, [ByteBuffer])])] = [:]
             for (id, listener) in state.listeners {
                 let batch =
                     batches[listener.stream]
                     ?? (read.skipped.map { LiveBatch(records: [], skipped: $0, first: read.first, next: read.next) })
                 guard let batch else { continue }
-                if !listener.queue.offer(batch, maxBatches: maxQueuedBatches, maxBytes: maxQueuedBytes) {
+                if let target = listener.direct {
+                    let frames = Self.frames(of: batch, for: listener)
+                    guard !frames.isEmpty else { continue }
+                    let loop = target.output.eventLoop
+                    direct[ObjectIdentifier(loop), default: (loop, [])].1.append((id, target, listener.queue, frames))
+                } else if !listener.queue.offer(batch, maxBatches: maxQueuedBatches, maxBytes: maxQueuedBytes) {
                     state.listeners.removeValue(forKey: id)
                     dropped.append((listener.queue, read.first))
+                }
+            }
+            // One task per event loop per read, queued while the lock is held: a connection that leaves (and then
+            // ends its response) does so after every write already queued for it.
+            for (loop, targets) in direct.values {
+                let resume = read.first
+                loop.execute { [weak self] in
+                    for (id, target, queue, frames) in targets {
+                        let write = target.stalled.withLock { stalled -> Bool in
+                            guard !stalled else { return false }
+                            if !target.output.isWritable() { stalled = true }
+                            return !stalled
+                        }
+                        if write {
+                            target.output.write(frames)
+                        } else if target.stalled.withLock({ $0 }) {
+                            // Not taken (a slow or gone client): the connection reads from here by itself, once.
+                            if self?.leave(id) == true { queue.detach(resumeFrom: resume) }
+                        }
+                    }
                 }
             }
             state.position = state.listeners.isEmpty ? nil : read.next
@@ -215,6 +273,36 @@ public final class LiveBroadcaster: Service, Sendable {
         }
         for (queue, resume) in dropped { queue.detach(resumeFrom: resume) }
         return listening
+    }
+
+    /// The frames a direct listener gets for `batch`: the broadcaster's shared framing when the whole read is the
+    /// connection's, else its records from the connection's position on, framed here; a gap notice first.
+    static func frames(of batch: LiveBatch, for listener: Listener) -> [ByteBuffer] {
+        var frames: [ByteBuffer] = []
+        let from = listener.from
+        let skipped = batch.skipped.flatMap { $0.upperBound >= from ? max($0.lowerBound, from)...$0.upperBound : nil }
+        let records = batch.first >= from ? batch.records : batch.records.filter { $0.sequence >= from }
+        switch listener.format {
+        case .serverSentEvents:
+            var out: [UInt8] = []
+            if let skipped { ServerSentEvents.appendLagged(skipped, resumeFrom: skipped.upperBound + 1, to: &out) }
+            if let shared = batch.serverSentEvents, batch.first >= from {
+                if !out.isEmpty { frames.append(ByteBuffer(bytes: out)) }
+                if !records.isEmpty { frames.append(shared) }
+                return frames
+            }
+            for record in records { ServerSentEvents.append(record, to: &out) }
+            if !out.isEmpty { frames.append(ByteBuffer(bytes: out)) }
+        case .webSocket:
+            if let skipped { frames.append(ByteBuffer(bytes: LiveMessage.lagged(skipped, resumeFrom: skipped.upperBound + 1))) }
+            if let shared = batch.webSocketMessages, batch.first >= from { return frames + shared }
+            for record in records {
+                var out: [UInt8] = []
+                LiveMessage.append(record, to: &out)
+                frames.append(ByteBuffer(bytes: out))
+            }
+        }
+        return frames
     }
 
     /// Joins `stream` from sequence `from`: succeeds when the broadcaster has not handed out `from` yet (or is idle,
@@ -228,6 +316,8 @@ public final class LiveBroadcaster: Service, Sendable {
                 state.position = from
             }
             state.nextID &+= 1
+            var listener = listener
+            listener.from = from
             state.listeners[state.nextID] = listener
             defer { state.wake = nil }
             return (state.nextID, state.wake)
@@ -236,9 +326,11 @@ public final class LiveBroadcaster: Service, Sendable {
         return id
     }
 
-    func leave(_ id: UInt64) {
+    /// Removes listener `id`; false when it was not there (it left, or was dropped, already).
+    @discardableResult
+    func leave(_ id: UInt64) -> Bool {
         state.withLock { state in
-            _ = state.listeners.removeValue(forKey: id)
+            state.listeners.removeValue(forKey: id) != nil
         }
     }
 }
@@ -349,22 +441,32 @@ public struct LiveSubscription: Sendable {
     var position: UInt64
     var pending: [LiveBatch] = []
     var resumeFrom: UInt64?
+    /// Where the broadcaster may write this connection's reads itself once it has joined (unfiltered only).
+    let direct: LiveDirectOutput?
+    var started = false
 
     /// A subscription to `team/app` from `sequence`; a `sequence` older than the log's oldest record starts at that
     /// record (the caller announces that gap).
+    ///
+    /// With `direct`, an unfiltered connection that has joined the broadcast gets its reads written by the
+    /// broadcaster onto its channel (``next()`` then returns only after it was dropped from the broadcast, with what
+    /// it reads by itself); it joins at its first ``next()``, so nothing is written before the caller's own opening.
     /// - Throws: ``EventLogError`` when the log is closed.
     public init(
-        broadcaster: LiveBroadcaster, team: String, app: String, filter: LiveFilter, format: LiveFormat, from sequence: UInt64
+        broadcaster: LiveBroadcaster, team: String, app: String, filter: LiveFilter, format: LiveFormat, from sequence: UInt64,
+        direct: LiveDirectOutput? = nil
     ) throws(EventLogError) {
         self.broadcaster = broadcaster
         self.team = team
         self.app = app
         self.filter = filter
         self.format = format
+        self.direct = filter.isEmpty ? direct : nil
         let log = broadcaster.log
         self.position = max(sequence, log.firstSequence)
         self.source = .own(try LiveFeed(log: log, team: team, app: app, filter: filter, from: sequence))
-        if position >= log.nextSequence { tryJoin() }
+        if self.direct == nil, position >= log.nextSequence { tryJoin() }
+        started = self.direct == nil
     }
 
     /// Whether the broadcaster serves this connection now (else a reader of its own does).
@@ -375,13 +477,19 @@ public struct LiveSubscription: Sendable {
 
     private mutating func tryJoin() {
         let queue = LiveQueue()
-        let listener = LiveBroadcaster.Listener(stream: .init(team: team, app: app), filter: filter, format: format, queue: queue)
+        let listener = LiveBroadcaster.Listener(
+            stream: .init(team: team, app: app), filter: filter, format: format, queue: queue,
+            direct: direct.map(LiveBroadcaster.DirectListener.init(output:)))
         if let id = broadcaster.join(listener, from: position) { source = .joined(id: id, queue: queue) }
     }
 
     /// The next events or gap; nil when the task is cancelled, the log closed or the broadcaster stopped.
     /// - Throws: ``EventLogError`` when the log cannot be read.
     public mutating func next() async throws(EventLogError) -> LiveDelivery? {
+        if !started {
+            started = true
+            if position >= broadcaster.log.nextSequence { tryJoin() }
+        }
         while !Task.isCancelled {
             switch source {
             case .own(let feed):
