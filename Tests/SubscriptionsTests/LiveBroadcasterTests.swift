@@ -10,13 +10,30 @@ import Testing
 
 /// Runs a broadcaster on `log` for the duration of `body`.
 func withBroadcaster(
-    _ log: any EventLog, maxQueuedBatches: Int = 256, _ body: (LiveBroadcaster) async throws -> Void
+    _ log: any EventLog, maxQueuedBatches: Int = 256, readInterval: Duration = .milliseconds(10),
+    _ body: (LiveBroadcaster) async throws -> Void
 ) async throws {
-    let broadcaster = LiveBroadcaster(log: log, maxQueuedBatches: maxQueuedBatches)
+    let broadcaster = LiveBroadcaster(log: log, maxQueuedBatches: maxQueuedBatches, readInterval: readInterval)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await broadcaster.run() }
         defer { group.cancelAll() }
         try await body(broadcaster)
+    }
+}
+
+/// Bytes written to a connection, as SSE.
+final class Socket: Sendable {
+    private let bytes = Mutex<[UInt8]>([])
+
+    func append(_ frames: [ByteBuffer]) {
+        bytes.withLock { bytes in for frame in frames { bytes += Array(buffer: frame) } }
+    }
+
+    /// The `id:` of every event written, in order.
+    var ids: [UInt64] {
+        String(decoding: bytes.withLock { $0 }, as: UTF8.self).split(separator: "\n").compactMap { line in
+            line.hasPrefix("id: ") ? UInt64(line.dropFirst(4)) : nil
+        }
     }
 }
 
@@ -236,6 +253,49 @@ struct LiveBroadcasterTests {
                 #expect(ownReads == [3, 4], "the stalled read, read again by the connection itself")
                 #expect(writes.withLock { $0 } == 1, "nothing written to a stalled output")
                 #expect(broadcaster.listenerCount == 0)
+            }
+        }
+    }
+
+    @Test("a direct connection that stalls and catches up again and again writes every event once, in order")
+    func directStallsKeepOrder() async throws {
+        let log = Self.log()
+        // What reached the "socket": the broadcaster's direct writes and the connection's own, both on one loop.
+        let socket = Socket()
+        let writable = Mutex(true)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let output = LiveDirectOutput(
+            eventLoop: loop, isWritable: { writable.withLock { $0 } }, write: { frames in socket.append(frames) })
+        try await withBroadcaster(log, readInterval: .zero) { broadcaster in
+            let subscription = try LiveSubscription(
+                broadcaster: broadcaster, team: "shop", app: "orders", filter: LiveFilter(partitionKey: nil, pointer: nil, value: nil),
+                format: .serverSentEvents, from: 0, direct: output)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    var subscription = subscription
+                    defer { subscription.close() }
+                    while let delivery = try await subscription.next() {
+                        var out: [UInt8] = []
+                        if let skipped = delivery.skipped {
+                            ServerSentEvents.appendLagged(skipped, resumeFrom: skipped.upperBound + 1, to: &out)
+                        }
+                        for record in delivery.events { ServerSentEvents.append(record, to: &out) }
+                        // As the response writer does: a hop onto the channel's loop, then the next read; slowly
+                        // (a busy machine), so that the broadcaster reads meanwhile.
+                        try await Task.sleep(for: .milliseconds(1))
+                        let frame = ByteBuffer(bytes: out)
+                        try await loop.submit { socket.append([frame]) }.get()
+                    }
+                }
+                for n in 0..<300 {
+                    _ = try await log.append([event("o\(n)")])
+                    if n % 7 == 0 { writable.withLock { $0.toggle() } }
+                    try await Task.sleep(for: .microseconds(300)) // a steady producer, not a burst
+                }
+                writable.withLock { $0 = true }
+                try await waitFor("every event written") { socket.ids.count >= 300 }
+                #expect(socket.ids == Array(0..<300))
+                group.cancelAll()
             }
         }
     }

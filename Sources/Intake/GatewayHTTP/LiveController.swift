@@ -109,12 +109,19 @@ struct LiveController: Sendable {
         _ subscription: LiveSubscription, to writer: inout any ResponseBodyWriter, pingInterval: Duration, stop: LiveStop
     ) async throws {
         let steps = AsyncThrowingChannel<Step, any Error>()
+        // The writer's word that a read's events were written: the reader asks for more only then, since the
+        // broadcaster may write the next ones onto the channel itself (LiveSubscription's direct output).
+        let written = AsyncChannel<Void>()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 var subscription = subscription
                 defer { subscription.close() }
                 do {
-                    while let delivery = try await subscription.next() { await steps.send(.read(delivery)) }
+                    while let delivery = try await subscription.next() {
+                        await steps.send(.read(delivery))
+                        var acknowledgements = written.makeAsyncIterator()
+                        guard await acknowledgements.next() != nil else { break }
+                    }
                     await steps.send(.stop)
                 } catch {
                     steps.fail(error)
@@ -147,10 +154,11 @@ struct LiveController: Sendable {
                 if let shared = delivery.shared?.serverSentEvents {
                     if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
                     try await writer.write(shared)
-                    continue
+                } else {
+                    for record in delivery.events { ServerSentEvents.append(record, to: &out) }
+                    if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
                 }
-                for record in delivery.events { ServerSentEvents.append(record, to: &out) }
-                if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
+                await written.send(())
             }
         }
     }

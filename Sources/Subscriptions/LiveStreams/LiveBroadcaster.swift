@@ -443,7 +443,9 @@ public struct LiveSubscription: Sendable {
     var resumeFrom: UInt64?
     /// Where the broadcaster may write this connection's reads itself once it has joined (unfiltered only).
     let direct: LiveDirectOutput?
-    var started = false
+    /// With a direct output, a join waits for the next call: the caller must have written what this one returned
+    /// before the broadcaster writes anything newer.
+    var joinAtNextCall = false
 
     /// A subscription to `team/app` from `sequence`; a `sequence` older than the log's oldest record starts at that
     /// record (the caller announces that gap).
@@ -465,8 +467,9 @@ public struct LiveSubscription: Sendable {
         let log = broadcaster.log
         self.position = max(sequence, log.firstSequence)
         self.source = .own(try LiveFeed(log: log, team: team, app: app, filter: filter, from: sequence))
-        if self.direct == nil, position >= log.nextSequence { tryJoin() }
-        started = self.direct == nil
+        if position >= log.nextSequence {
+            if self.direct == nil { tryJoin() } else { joinAtNextCall = true }
+        }
     }
 
     /// Whether the broadcaster serves this connection now (else a reader of its own does).
@@ -486,8 +489,8 @@ public struct LiveSubscription: Sendable {
     /// The next events or gap; nil when the task is cancelled, the log closed or the broadcaster stopped.
     /// - Throws: ``EventLogError`` when the log cannot be read.
     public mutating func next() async throws(EventLogError) -> LiveDelivery? {
-        if !started {
-            started = true
+        if joinAtNextCall {
+            joinAtNextCall = false
             if position >= broadcaster.log.nextSequence { tryJoin() }
         }
         while !Task.isCancelled {
@@ -496,8 +499,14 @@ public struct LiveSubscription: Sendable {
                 let read = try await feed.next()
                 if read.events.isEmpty, read.skipped == nil, read.next <= position { return nil }
                 position = max(position, read.next)
-                if position >= broadcaster.log.nextSequence { tryJoin() }
-                if !read.events.isEmpty || read.skipped != nil { return LiveDelivery(events: read.events, skipped: read.skipped) }
+                let caughtUp = position >= broadcaster.log.nextSequence
+                if !read.events.isEmpty || read.skipped != nil {
+                    if caughtUp {
+                        if direct == nil { tryJoin() } else { joinAtNextCall = true }
+                    }
+                    return LiveDelivery(events: read.events, skipped: read.skipped)
+                }
+                if caughtUp { tryJoin() } // nothing to write first
             case .joined(let id, let queue):
                 if pending.isEmpty {
                     if let resume = resumeFrom {
