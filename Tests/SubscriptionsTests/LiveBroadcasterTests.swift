@@ -299,4 +299,23 @@ struct LiveBroadcasterTests {
             }
         }
     }
+
+    @Test(
+        "WebSocket text frames as RFC 6455 has them: FIN and opcode 1, unmasked, 7-, 16- and 64-bit lengths", arguments: [0, 125, 126, 65535, 65536])
+    func webSocketFraming(length: Int) {
+        let payload = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+        var frame: [UInt8] = []
+        WebSocketTextFrame.append(payload, to: &frame)
+        #expect(frame.first == 0x81)
+        let (declared, header): (Int, Int)
+        switch frame[1] {
+        case 126: (declared, header) = (Int(frame[2]) << 8 | Int(frame[3]), 4)
+        case 127: (declared, header) = (frame[2..<10].reduce(0) { $0 << 8 | Int($1) }, 10)
+        default: (declared, header) = (Int(frame[1]), 2)
+        }
+        #expect(frame[1] & 0x80 == 0, "no mask bit")
+        #expect(declared == length)
+        #expect(frame.count == header + length)
+        #expect(Array(frame[header...]) == payload)
+    }
 }

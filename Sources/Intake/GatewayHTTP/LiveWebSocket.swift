@@ -191,17 +191,18 @@ extension LiveController {
         }
     }
 
-    /// The broadcaster's way onto an upgraded connection: one text frame per message, then one flush, entering the
-    /// pipeline at its tail as hummingbird-websocket's own writes do.
+    /// The broadcaster's way onto an upgraded connection: the read's frames, already encoded (the same bytes for
+    /// every connection), written below NIO's frame encoder as its own output would be, then one flush. No
+    /// WebSocket extension is negotiated on this route, so frames go out as they are.
     static func directOutput(webSocket channel: any Channel) -> LiveDirectOutput {
         LiveDirectOutput(
             eventLoop: channel.eventLoop, isWritable: { channel.isActive && channel.isWritable },
-            write: { messages in
-                let pipeline = channel.pipeline.syncOperations
-                for message in messages {
-                    pipeline.write(NIOAny(WebSocketFrame(fin: true, opcode: .text, data: message)), promise: nil)
+            write: { buffers in
+                guard let encoder = try? channel.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self) else {
+                    return // closing: the frame codecs are gone
                 }
-                pipeline.flush()
+                for buffer in buffers { encoder.write(NIOAny(buffer), promise: nil) }
+                encoder.flush()
             })
     }
 

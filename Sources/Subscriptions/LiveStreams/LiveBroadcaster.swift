@@ -26,6 +26,31 @@ public struct LiveBatch: Sendable {
     public var serverSentEvents: ByteBuffer?
     /// Every record as a WebSocket message; nil when no unfiltered WebSocket connection listened.
     public var webSocketMessages: [ByteBuffer]?
+    /// The same messages as encoded WebSocket text frames, one after another (a server's frames are not masked, so
+    /// these bytes are the same for every connection); nil when ``webSocketMessages`` is.
+    public var webSocketFrames: ByteBuffer?
+}
+
+/// RFC 6455 §5.2 framing of one text message as a server sends it: FIN set, opcode 1, no mask, the payload's length
+/// in 7, 7+16 or 7+64 bits.
+public enum WebSocketTextFrame {
+    /// Appends the frame of `payload` (UTF-8 text) to `out`.
+    public static func append(_ payload: [UInt8], to out: inout [UInt8]) {
+        out.append(0x81)
+        let count = payload.count
+        if count < 126 {
+            out.append(UInt8(truncatingIfNeeded: count))
+        } else if count <= 0xFFFF {
+            out.append(126)
+            out.append(UInt8(truncatingIfNeeded: count >> 8))
+            out.append(UInt8(truncatingIfNeeded: count))
+        } else {
+            out.append(127)
+            let length = UInt64(count)
+            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: length >> UInt64(shift))) }
+        }
+        out.append(contentsOf: payload)
+    }
 }
 
 /// A connection's channel, for the broadcaster to write the connection's reads itself, on the channel's event loop:
@@ -35,7 +60,7 @@ public struct LiveDirectOutput: Sendable {
     public var eventLoop: any EventLoop
     /// Whether the channel is open and takes more without queueing past its high-water mark.
     public var isWritable: @Sendable () -> Bool
-    /// Writes the frames of one read (one SSE buffer, or one WebSocket message each) and flushes.
+    /// Writes the bytes of one read (SSE, or encoded WebSocket frames) and flushes.
     public var write: @Sendable ([ByteBuffer]) -> Void
 
     public init(eventLoop: any EventLoop, isWritable: @escaping @Sendable () -> Bool, write: @escaping @Sendable ([ByteBuffer]) -> Void) {
@@ -222,11 +247,14 @@ public final class LiveBroadcaster: Service, Sendable {
                 batch.serverSentEvents = ByteBuffer(bytes: out)
             }
             if formats.contains(.webSocket) {
+                var frames: [UInt8] = []
                 batch.webSocketMessages = batch.records.map { record in
                     var out: [UInt8] = []
                     LiveMessage.append(record, to: &out)
+                    WebSocketTextFrame.append(out, to: &frames)
                     return ByteBuffer(bytes: out)
                 }
+                batch.webSocketFrames = ByteBuffer(bytes: frames)
             }
             batches[key] = batch
         }
@@ -294,13 +322,20 @@ public final class LiveBroadcaster: Service, Sendable {
             for record in records { ServerSentEvents.append(record, to: &out) }
             if !out.isEmpty { frames.append(ByteBuffer(bytes: out)) }
         case .webSocket:
-            if let skipped { frames.append(ByteBuffer(bytes: LiveMessage.lagged(skipped, resumeFrom: skipped.upperBound + 1))) }
-            if let shared = batch.webSocketMessages, batch.first >= from { return frames + shared }
-            for record in records {
-                var out: [UInt8] = []
-                LiveMessage.append(record, to: &out)
-                frames.append(ByteBuffer(bytes: out))
+            // Encoded frames: a direct WebSocket output writes bytes below the frame encoder.
+            var out: [UInt8] = []
+            if let skipped { WebSocketTextFrame.append(LiveMessage.lagged(skipped, resumeFrom: skipped.upperBound + 1), to: &out) }
+            if let shared = batch.webSocketFrames, batch.first >= from {
+                if !out.isEmpty { frames.append(ByteBuffer(bytes: out)) }
+                if !records.isEmpty { frames.append(shared) }
+                return frames
             }
+            for record in records {
+                var message: [UInt8] = []
+                LiveMessage.append(record, to: &message)
+                WebSocketTextFrame.append(message, to: &out)
+            }
+            if !out.isEmpty { frames.append(ByteBuffer(bytes: out)) }
         }
         return frames
     }
