@@ -1,13 +1,13 @@
 // The live-stream clients of scripts/benchmark-live: N connections to one stream, server-sent events or WebSocket,
 // each counting its events and recording, per event, the time from the gateway's capture (`received_at_ms`) to its
 // arrival here (same machine, same clock) in a 1 ms histogram.
-// usage: node [--experimental-websocket] clients.js URL N OUT.json [sse|websocket]
+// usage: node clients.js URL N OUT.json [sse|websocket]   (URL: http://… for SSE, ws://… for WebSocket)
 //   prints "open N" once every connection is open (response headers, or the WebSocket's open event); reads the number
 //   of events to expect from stdin (a line, once the load is over); writes OUT.json and exits once every connection
 //   received that many, or on SIGTERM: {"clients","opened","messages","per_client_min","per_client_max", "gaps","cpu_s"
 //   (the process's CPU seconds in all),"p50_ms","p99_ms","max_ms","first_ms","last_ms"}; a gap is an event id that is
 //   not the one after the connection's previous event (the stream is the log in order, so none means nothing was
-//   skipped). WebSocket needs Node.js 22, or 20 with --experimental-websocket (its global WebSocket).
+//   skipped).
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -106,32 +106,88 @@ function openServerSentEvents(index) {
     });
 }
 
-// The `ws` package (Debian's node-ws, through NODE_PATH=/usr/share/nodejs) when it is there: it costs the client far
-// less per message than Node's built-in WebSocket, and at a million messages a second the client is the bottleneck.
-let WebSocketClient = globalThis.WebSocket;
-let client = 'built-in';
-try {
-    WebSocketClient = require('ws');
-    client = 'ws';
-} catch (error) {
-    if (!WebSocketClient) throw new Error('no WebSocket client: install node-ws, or run Node.js 22 (or 20 with --experimental-websocket)');
+// WebSocket: a minimal RFC 6455 client on a plain TCP socket (the upgrade handshake; the server's unmasked frames,
+// parsed in place; pongs, masked, for its pings). Node's built-in client and the `ws` package cost 2-4 µs per message,
+// so at a million messages a second they, not the gateway, were what the run measured.
+const net = require('net');
+const crypto = require('crypto');
+
+/// The decimal number at `at` in `bytes` (ASCII digits).
+function number(bytes, at) {
+    let value = 0;
+    for (let i = at; i < bytes.length; i++) {
+        const digit = bytes[i] - 48;
+        if (digit < 0 || digit > 9) break;
+        value = value * 10 + digit;
+    }
+    return value;
 }
-if (protocol === 'websocket') console.error(`WebSocket client: ${client}`);
+
+const SEQUENCE = Buffer.from('{"sequence":');
+const RECEIVED = Buffer.from('"received_at_ms":');
 
 function openWebSocket(index) {
-    const socket = new WebSocketClient(url);
-    socket.onopen = () => opening(index);
-    socket.onmessage = (message) => {
-        const text = typeof message.data === 'string' ? message.data : message.data.toString();
-        if (!text.startsWith('{"sequence":')) return; // a lagged notice
-        const at = text.indexOf('"received_at_ms":');
-        received(index, parseInt(text.slice(12, at - 1), 10), parseInt(text.slice(at + 17, at + 32), 10), Date.now());
-    };
-    socket.onerror = (error) => {
-        console.error(`connection ${index}: ${error.message || error.type}`);
+    const target = new URL(url);
+    const socket = net.connect(Number(target.port), target.hostname);
+    const key = crypto.randomBytes(16).toString('base64');
+    socket.write(`GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\n` +
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    let pending = Buffer.alloc(0);
+    let upgraded = false;
+    socket.on('data', (chunk) => {
+        const now = Date.now();
+        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        let at = 0;
+        if (!upgraded) {
+            const end = pending.indexOf('\r\n\r\n');
+            if (end < 0) return;
+            if (!pending.subarray(0, end).toString('latin1').startsWith('HTTP/1.1 101')) {
+                console.error(`connection ${index}: ${pending.subarray(0, end).toString('latin1').split('\r\n')[0]}`);
+                process.exit(2);
+            }
+            upgraded = true;
+            opening(index);
+            at = end + 4;
+        }
+        while (pending.length - at >= 2) {
+            const opcode = pending[at] & 0x0f;
+            let length = pending[at + 1] & 0x7f;
+            let header = 2;
+            if (length === 126) {
+                if (pending.length - at < 4) break;
+                length = pending.readUInt16BE(at + 2);
+                header = 4;
+            } else if (length === 127) {
+                if (pending.length - at < 10) break;
+                length = Number(pending.readBigUInt64BE(at + 2));
+                header = 10;
+            }
+            if (pending.length - at < header + length) break;
+            const payload = at + header;
+            if (opcode === 1 && pending.compare(SEQUENCE, 0, SEQUENCE.length, payload, payload + SEQUENCE.length) === 0) {
+                const mark = pending.indexOf(RECEIVED, payload);
+                received(index, number(pending, payload + SEQUENCE.length), number(pending, mark + RECEIVED.length), now);
+            } else if (opcode === 9) { // ping: a masked pong with the same data
+                const data = pending.subarray(payload, payload + length);
+                const mask = crypto.randomBytes(4);
+                const pong = Buffer.alloc(6 + data.length);
+                pong[0] = 0x8a;
+                pong[1] = 0x80 | data.length;
+                mask.copy(pong, 2);
+                for (let i = 0; i < data.length; i++) pong[6 + i] = data[i] ^ mask[i % 4];
+                socket.write(pong);
+            } else if (opcode === 8) {
+                console.error(`connection ${index} closed by the gateway after ${counts[index]} events`);
+            }
+            at = payload + length;
+        }
+        pending = at < pending.length ? pending.subarray(at) : Buffer.alloc(0);
+    });
+    socket.on('error', (error) => {
+        console.error(`connection ${index}: ${error.message}`);
         process.exit(2);
-    };
-    socket.onclose = (event) => console.error(`connection ${index} closed (${event.code}) after ${counts[index]} events`);
+    });
+    socket.on('close', () => console.error(`connection ${index} closed after ${counts[index]} events`));
 }
 
 for (let index = 0; index < clients; index++) {

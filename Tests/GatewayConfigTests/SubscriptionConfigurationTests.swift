@@ -264,7 +264,7 @@ struct SubscriptionConfigurationTests {
         #expect(try loadValid("streams: [{team: a, app: b}]").live.websocket == false)
         let live = try loadValid("live: {max_connections: 50, ping_interval_s: 5, websocket: true, read_interval_ms: 25}").live
         #expect(live.maxConnections == 50 && live.pingIntervalSeconds == 5 && live.websocket && live.readIntervalMs == 25)
-        #expect(try loadValid("streams: [{team: a, app: b}]").live.readIntervalMs == 10)
+        #expect(try loadValid("streams: [{team: a, app: b}]").live.readIntervalMs == 50)
         #expect(load("live: {read_interval_ms: 5000}").errors.map(\.path) == ["live.read_interval_ms"])
         let report = load("live: {websocket: maybe}")
         #expect(report.errors.map(\.path) == ["live.websocket"])
