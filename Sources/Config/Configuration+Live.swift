@@ -8,9 +8,9 @@ public struct LiveConfiguration: Sendable, Equatable {
     /// Serve `GET /v1/streams/{team}/{app}/live` as a WebSocket too (an upgrade request). Default false: the server
     /// then runs the plain HTTP/1.1 channel, and an upgrade is answered 501.
     public var websocket: Bool = false
-    /// The most milliseconds between the starts of two reads of the live broadcaster (less with few connections:
-    /// 50 µs per connection): under load, what arrives meanwhile goes out to each connection in one write. Default
-    /// 50, 0…1000 (0: read as soon as records arrive).
+    /// The least milliseconds between the starts of two reads of the live broadcaster: under load, what arrives
+    /// meanwhile goes out to each connection in one write; an event waits at most this long for it. Default 50,
+    /// 0…1000 (0: read as soon as records arrive).
     public var readIntervalMs: Int = 50
 
     public init() {}

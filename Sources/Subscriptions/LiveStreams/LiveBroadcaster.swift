@@ -120,12 +120,11 @@ public final class LiveBroadcaster: Service, Sendable {
     /// A connection's queue holds at most this many reads, or about this many payload bytes.
     let maxQueuedBatches: Int
     let maxQueuedBytes: Int
-    /// The least time between the starts of two reads, at most; with few connections joined it is shorter,
-    /// ``readIntervalPerListener`` per connection. Under load a read gathers what arrived meanwhile, so each
+    /// The least time between the starts of two reads: under load a read gathers what arrived meanwhile, so each
     /// connection gets one write per interval instead of one per append; an event waits at most this long for it.
+    /// (Fixed, not scaled by the connections joined: connections that fall behind leave the broadcast, and a
+    /// shorter interval then would cost the rest more writes just when the machine is busiest.)
     let readInterval: Duration
-    /// 50 µs per joined connection: 1,000 connections read at most every 50 ms, 10 every 0.5 ms.
-    static let readIntervalPerListener: Duration = .microseconds(50)
     let clock: ElapsedClock
     private let state = Mutex(State())
 
@@ -172,8 +171,7 @@ public final class LiveBroadcaster: Service, Sendable {
                 var lastRead = clock.now - readInterval
                 while !Task.isCancelled {
                     // Within an interval of the last read, what arrives meanwhile waits for the rest of it.
-                    let listeners = state.withLock { $0.listeners.count }
-                    let due = lastRead + min(readInterval, Self.readIntervalPerListener * listeners)
+                    let due = lastRead + readInterval
                     if clock.now < due { try? await clock.sleep(until: due, tolerance: nil) }
                     guard let records = try? await reader.next(maxRecords: 2000, maxBytes: 8 << 20),
                         let first = records.first?.sequence, let last = records.last?.sequence
