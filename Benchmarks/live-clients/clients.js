@@ -5,7 +5,7 @@
 //   prints "open N" once every connection is open (response headers, or the WebSocket's open event); reads the number
 //   of events to expect from stdin (a line, once the load is over); writes OUT.json and exits once every connection
 //   received that many, or on SIGTERM: {"clients","opened","messages","per_client_min","per_client_max", "gaps","cpu_s"
-//   (the process's CPU seconds in all),"p50_ms","p99_ms","max_ms","first_ms","last_ms"}; a gap is an event id that is
+//   (the process's CPU seconds in all),"p50_ms","p99_ms","max_ms","first_ms","last_ms","histogram" (ms: count)}; a gap is an event id that is
 //   not the one after the connection's previous event (the stream is the log in order, so none means nothing was
 //   skipped).
 'use strict';
@@ -38,9 +38,11 @@ function percentile(fraction) {
 function finish() {
     let max = 0;
     for (let ms = histogram.length - 1; ms >= 0; ms--) if (histogram[ms] > 0) { max = ms; break; }
+    const buckets = {}; // the histogram's nonzero buckets, so that several processes' figures can be merged
+    for (let ms = 0; ms < histogram.length; ms++) if (histogram[ms] > 0) buckets[ms] = histogram[ms];
     fs.writeFileSync(out, JSON.stringify({
         cpu_s: (process.cpuUsage().user + process.cpuUsage().system) / 1e6, clients, opened, messages, gaps, per_client_min: Math.min(...counts), per_client_max: Math.max(...counts),
-        p50_ms: percentile(0.5), p99_ms: percentile(0.99), max_ms: max, first_ms: first, last_ms: last,
+        p50_ms: percentile(0.5), p99_ms: percentile(0.99), max_ms: max, first_ms: first, last_ms: last, histogram: buckets,
     }));
     process.exit(0);
 }
