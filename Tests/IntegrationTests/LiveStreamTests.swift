@@ -221,7 +221,15 @@ struct LiveStreamTests {
         let unknown = try TestProcess.run(
             TestProcess.Command("python3", [webSocketClient, "ws://127.0.0.1:\(gateway.port)/v1/streams/shop/nope/live", "refused"]),
             timeout: .seconds(30), mergingErrors: true)
-        #expect(unknown.status == 0 && unknown.output.contains("refused 400"), "an upgrade to an unknown stream: \(unknown.output)")
+        #expect(
+            unknown.status == 0 && unknown.output.contains("closed 1008 unknown-stream: no stream 'shop/nope'"),
+            "an upgrade to an unknown stream is closed with the problem: \(unknown.output)")
+        let badPointer = try TestProcess.run(
+            TestProcess.Command("python3", [webSocketClient, webSocketURL + "?pointer=status&value=1", "refused"]),
+            timeout: .seconds(30), mergingErrors: true)
+        #expect(
+            badPointer.status == 0 && badPointer.output.contains("closed 1008 invalid-parameter: pointer:"),
+            "a bad filter is closed with the parameter named: \(badPointer.output)")
 
         // The edge sits in front of the upgrade handler: a connection's first request with headers over
         // max_header_kb (8 KiB here; the HTTP/1 decoder's own limit is that plus 10 KiB) is answered 431 problem+json.

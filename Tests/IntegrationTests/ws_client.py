@@ -6,12 +6,13 @@
       line per event, {"event_id": …, "sequence": …}, and {"notice": "lagged", "data": {…}} per gap notice, until
       COUNT events arrived (exit 0); prints "closed CODE REASON" and exits 3 when the server closes first.
   ws_client.py URL refused
-      Expects the upgrade to be refused: prints "refused STATUS" (exit 0), or "open" (exit 4).
+      Expects the gateway to close the connection before any event: prints "closed CODE REASON" (exit 0), or
+      "message …" when an event comes instead (exit 4).
 """
 import json
 import sys
 
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 
@@ -34,13 +35,14 @@ def follow(url, count):
 
 
 def refused(url):
-    try:
-        with connect(url, open_timeout=20):
-            print("open", flush=True)
-            return 4
-    except InvalidStatus as error:
-        print(f"refused {error.response.status_code}", flush=True)
-        return 0
+    with connect(url, open_timeout=20) as socket:
+        try:
+            message = socket.recv(timeout=20)
+        except ConnectionClosed as closed:
+            print(f"closed {closed.rcvd.code if closed.rcvd else 'none'} {closed.rcvd.reason if closed.rcvd else ''}", flush=True)
+            return 0
+        print(f"message {message}", flush=True)
+        return 4
 
 
 if __name__ == "__main__":

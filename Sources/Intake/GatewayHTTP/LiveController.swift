@@ -42,8 +42,8 @@ struct LiveController: Sendable {
             let (team, app) = try stream(context)
             if request.headers[.upgrade]?.lowercased() == "websocket" {
                 throw ProblemDetails(
-                    status: .notImplemented, type: "websocket-not-supported", title: "WebSocket is not supported yet",
-                    detail: "this version serves live events as server-sent events: send 'Accept: text/event-stream'")
+                    status: .notImplemented, type: "websocket-not-supported", title: "WebSocket is off on this gateway",
+                    detail: "live.websocket is false here: live events are server-sent events ('Accept: text/event-stream')")
             }
             guard request.headers[.accept]?.contains("text/event-stream") == true else {
                 throw ProblemDetails(
@@ -220,8 +220,11 @@ struct LiveController: Sendable {
 
     /// The `team/app` of the path, when it is a configured stream.
     func stream(_ context: IngestRequestContext) throws -> (String, String) {
-        let team = context.parameters.get("team") ?? ""
-        let app = context.parameters.get("app") ?? ""
+        try stream(team: context.parameters.get("team") ?? "", app: context.parameters.get("app") ?? "")
+    }
+
+    /// `team/app`, when it is a configured stream.
+    func stream(team: String, app: String) throws(ProblemDetails) -> (String, String) {
         guard streams.contains(where: { $0.team == team && $0.app == app }) else {
             throw ProblemDetails(
                 status: .notFound, type: "unknown-stream", title: "Unknown stream",

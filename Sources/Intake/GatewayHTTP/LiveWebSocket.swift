@@ -124,20 +124,22 @@ extension LiveController {
     func addWebSocketRoutes(to group: RouterGroup<LiveWebSocketContext>) {
         group.ws(
             "streams/:team/:app/live",
-            shouldUpgrade: { request, context in
-                let team = context.parameters.get("team") ?? ""
-                let app = context.parameters.get("app") ?? ""
-                guard streams.contains(where: { $0.team == team && $0.app == app }) else { return .dontUpgrade }
-                _ = try Self.filter(request)
-                _ = try Self.startSequence(request)
-                return .upgrade([:])
-            },
+            // Every upgrade is accepted, and a request that cannot be served is then closed with 1008 and a reason
+            // naming the problem: a refused upgrade could only be hummingbird-websocket's bare 400, and a browser's
+            // WebSocket shows its page the close code and reason, never an HTTP answer.
+            shouldUpgrade: { _, _ in .upgrade([:]) },
             onUpgrade: { inbound, outbound, context in
                 let request = context.request
                 let team = context.requestContext.parameters.get("team") ?? ""
                 let app = context.requestContext.parameters.get("app") ?? ""
-                guard let filter = try? Self.filter(request), let start = try? Self.startSequence(request) ?? log.nextSequence else {
-                    try await outbound.close(.policyViolation, reason: "invalid parameters")
+                let filter: LiveFilter
+                let start: UInt64
+                do {
+                    _ = try stream(team: team, app: app)
+                    filter = try Self.filter(request)
+                    start = try Self.startSequence(request) ?? log.nextSequence
+                } catch let problem as ProblemDetails {
+                    try await outbound.close(.policyViolation, reason: Self.closeReason(problem))
                     return
                 }
                 guard limit.acquire() else {
@@ -204,6 +206,14 @@ extension LiveController {
                 for buffer in buffers { encoder.write(NIOAny(buffer), promise: nil) }
                 encoder.flush()
             })
+    }
+
+    /// A close reason for `problem`: its type's last part and its detail (`unknown-stream: no stream …`), within the
+    /// 123 bytes a close frame has room for.
+    static func closeReason(_ problem: ProblemDetails) -> String {
+        var reason = "\(problem.type.split(separator: ":").last ?? ""): \(problem.detail)"
+        while reason.utf8.count > 123 { reason.removeLast() }
+        return reason
     }
 
     static func textFrame(_ bytes: [UInt8]) -> WebSocketFrame {
