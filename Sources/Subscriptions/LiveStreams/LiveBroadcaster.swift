@@ -550,8 +550,10 @@ public struct LiveSubscription: Sendable {
                         // Dropped from the broadcast: read from the log by itself, from the first record it missed.
                         broadcaster.leave(id)
                         resumeFrom = nil
+                        // Everything before `resume` reached the connection (queued, or written by the broadcaster).
+                        position = max(resume, position)
                         let log = broadcaster.log
-                        let feed = try LiveFeed(log: log, team: team, app: app, filter: filter, from: max(resume, position))
+                        let feed = try LiveFeed(log: log, team: team, app: app, filter: filter, from: position)
                         source = .own(feed)
                         let first = log.firstSequence
                         if position < first {
