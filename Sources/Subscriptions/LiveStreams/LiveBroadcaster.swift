@@ -504,15 +504,19 @@ public struct LiveSubscription: Sendable {
         let log = broadcaster.log
         self.position = max(sequence, log.firstSequence)
         self.source = .own(try LiveFeed(log: log, team: team, app: app, filter: filter, from: sequence))
-        if position >= log.nextSequence {
-            if self.direct == nil { tryJoin() } else { joinAtNextCall = true }
-        }
+        if position >= log.nextSequence { joinAfterWrite() }
     }
 
     /// Whether the broadcaster serves this connection now (else a reader of its own does).
     public var isShared: Bool {
         if case .joined = source { return true }
         return false
+    }
+
+    /// Joins now when the broadcaster only queues for this connection; with a direct output, at the next call, once
+    /// the caller has written what this one returns.
+    private mutating func joinAfterWrite() {
+        if direct == nil { tryJoin() } else { joinAtNextCall = true }
     }
 
     private mutating func tryJoin() {
@@ -538,9 +542,7 @@ public struct LiveSubscription: Sendable {
                 position = max(position, read.next)
                 let caughtUp = position >= broadcaster.log.nextSequence
                 if !read.events.isEmpty || read.skipped != nil {
-                    if caughtUp {
-                        if direct == nil { tryJoin() } else { joinAtNextCall = true }
-                    }
+                    if caughtUp { joinAfterWrite() }
                     return LiveDelivery(events: read.events, skipped: read.skipped)
                 }
                 if caughtUp { tryJoin() } // nothing to write first
