@@ -45,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         // MARK: Core and configuration
@@ -65,12 +66,26 @@ let package = Package(
         .target(name: "HTTPHeaderParsing", path: "Sources/Intake/HTTPHeaderParsing", swiftSettings: swiftSettings),
         // One-pass byte-level JSON validator and envelope field extractor (no dependencies).
         .target(name: "EnvelopeScanner", path: "Sources/Intake/EnvelopeScanner", swiftSettings: swiftSettings),
+        // Who may do what on which stream (API keys, JWTs with their JWKS, anonymous grants) and the rate limits' token
+        // buckets (docs/edge.md).
+        .target(
+            name: "EdgeAccess",
+            dependencies: [
+                "GatewayCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Intake/EdgeAccess",
+            swiftSettings: swiftSettings
+        ),
         // HTTP intake: the edge guard, controllers, middleware, problem+json errors.
         .target(
             name: "GatewayHTTP",
             dependencies: [
                 "GatewayCore", "EnvelopeScanner", "HTTPHeaderParsing", "Routing", "GatewayConfig", "GatewayLog", "Delivery",
-                "Subscriptions", "LiveStreams",
+                "Subscriptions", "LiveStreams", "EdgeAccess",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -373,12 +388,14 @@ let package = Package(
             dependencies: [
                 "GatewayCore", "GatewayConfig", "GatewayHTTP", "Routing", "GatewayLog", "WriteAheadLog", "Delivery",
                 "ArchiveSink", "KinesisSink", "KafkaSink", "KafkaClient", "MSKIAMAuth", "AWSCredentials", "AWSJSONClient", "KinesisAPI",
-                "Subscriptions", "WebhookHandler", "PostgresHandler", "KafkaSubscriptionSource", "DeadLetterDestinations",
+                "Subscriptions", "WebhookHandler", "PostgresHandler", "KafkaSubscriptionSource", "DeadLetterDestinations", "EdgeAccess",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -533,6 +550,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "EdgeAccessTests", dependencies: ["EdgeAccess", "GatewayCore", "GatewayTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VerificationTests",
             dependencies: [
@@ -599,10 +617,11 @@ let package = Package(
             dependencies: [
                 "sluice", "GatewayTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            exclude: ["kinesis_peer.py", "webhook_receiver.js"],
+            exclude: ["kinesis_peer.py", "webhook_receiver.js", "jwt_peer.py", "dashboard_check.py", "live_client.py", "ws_client.py"],
             swiftSettings: swiftSettings
         ),
         // Every sink against the compliance suite: the archive on a directory, Kinesis on moto, Kafka on Tansu.

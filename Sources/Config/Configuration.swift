@@ -25,6 +25,10 @@ public struct Configuration: Sendable, Equatable {
     public var network: NetworkConfiguration = .init()
     /// The live streams and the events API (`live:`).
     public var live: LiveConfiguration = .init()
+    /// Credentials and what they grant (`auth:`); `nil` when the section is absent (no authentication).
+    public var auth: AuthConfiguration?
+    /// The gateway-wide rate limit (`limits:`); `nil` when absent.
+    public var limits: RateLimitConfiguration?
 
     public init(
         server: ServerConfiguration = .init(),
@@ -262,6 +266,8 @@ public struct StreamConfiguration: Sendable, Equatable {
     public var largeMessageThresholdKB: Int?
     /// `archive`: whether this stream's events are also archived. Default true.
     public var archive: Bool = true
+    /// `rate_limit`: this stream's limit, for all clients together.
+    public var rateLimit: RateLimitConfiguration?
 
     public init(
         team: String,

@@ -5,9 +5,6 @@ internal import Yams
 struct ConfigurationDecoder {
     let context: DecodingContext
 
-    /// Top-level sections planned for a later version.
-    static let unsupportedSections = ["auth", "limits"]
-
     func decode(_ root: Node?) -> Configuration {
         var configuration = Configuration()
         guard let root,
@@ -57,14 +54,15 @@ struct ConfigurationDecoder {
             live.integer("read_interval_ms", .between(0, 1000), into: &configuration.live.readIntervalMs)
             live.finish()
         }
+        if let auth = top.mapping("auth") { configuration.auth = decodeAuth(auth) }
+        if let limitsNode = top.take("limits"), !Self.isNull(limitsNode) {
+            configuration.limits = decodeRateLimit(limitsNode, top.path.key("limits"), allowShardAdmission: true)
+        }
         if let subscriptionsNode = top.take("subscriptions") {
             configuration.subscriptions = decodeSubscriptions(
                 subscriptionsNode, top.path.key("subscriptions"), hasKafka: hasKafka, hasKinesis: hasKinesis)
         }
 
-        for section in Self.unsupportedSections {
-            top.unsupported(section, "'\(section)' is not supported by this version")
-        }
         top.finish()
         return configuration
     }
@@ -401,6 +399,9 @@ struct ConfigurationDecoder {
             map.optionalString("kafka_topic", into: &stream.kafkaTopic)
             map.optionalInteger("large_message_threshold_kb", Self.thresholdKB, into: &stream.largeMessageThresholdKB)
             map.boolean("archive", into: &stream.archive)
+            if let node = map.take("rate_limit"), !Self.isNull(node) {
+                stream.rateLimit = decodeRateLimit(node, itemPath.key("rate_limit"), allowShardAdmission: false)
+            }
             map.finish()
 
             if stream.kinesisStream != nil, !hasKinesis {

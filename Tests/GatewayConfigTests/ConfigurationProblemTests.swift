@@ -104,16 +104,6 @@ struct ConfigurationProblemTests {
             ])
     }
 
-    @Test("planned sections are reported as unsupported, not as unknown", arguments: ["auth", "limits"])
-    func unsupportedSections(section: String) {
-        let report = load("\(section):\n  anything: ${NOT_SET}\nserver:\n  port: 1\n")
-        #expect(report.configuration == nil)
-        #expect(
-            report.errors == [
-                ConfigurationProblem(path: section, message: "'\(section)' is not supported by this version", line: 1, column: 1)
-            ])
-    }
-
     @Test("a YAML syntax error is one problem with its position")
     func syntaxError() {
         let report = load("server:\n  port: 8080\n  host: [unclosed\nstreams: []\n")

@@ -32,6 +32,27 @@ struct GatewayClient: Sendable {
         try await execute(HTTPClientRequest(url: baseURL + path))
     }
 
+    /// Any request with extra headers; with `headOnly`, the body of a 2xx answer is not read (for endless live
+    /// streams: pass a `client` of the test's own and shut it down to end them).
+    func send(
+        _ method: HTTPMethod, _ path: String, body: String? = nil, headers: [(String, String)] = [], headOnly: Bool = false,
+        client: HTTPClient = .shared
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        guard headOnly else { return try await execute(request) }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let headers = response.headers.map { ($0.name, $0.value) }
+        guard response.status.code >= 300 else { return Reply(status: Int(response.status.code), headers: headers, body: "") }
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return Reply(status: Int(response.status.code), headers: headers, body: String(buffer: body))
+    }
+
     private func execute(_ request: HTTPClientRequest) async throws -> Reply {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 16 << 20)

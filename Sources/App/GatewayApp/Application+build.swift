@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 public import Delivery
+import EdgeAccess
 public import Foundation
 public import GatewayConfig
 import GatewayCore
@@ -120,13 +121,15 @@ public func buildApplication(
         dispatchers: dispatchers,
         prometheus: prometheus,
         isSaturated: { [saturation] sink in saturation[sink]?() ?? false },
-        subscriptions: subscriptions.subscriptions
+        subscriptions: subscriptions.subscriptions,
+        access: makeEdgeAccess(configuration: configuration, environment: environment, clock: clock, metrics: metrics, logger: logger)
     )
     let router = HTTPAPI.makeRouter(dependencies)
     // Services start in this order and shut down in reverse: the HTTP server first, then the subscriptions stop
     // (abandoning the call in flight) and their handlers' clients close, every dispatcher drains, then the sinks'
     // producers and the shared client, the live broadcaster, and the log last (persisting every cursor).
     var services: [any Service] = [EventLogService(log: log), dependencies.liveBroadcaster]
+    if let tokens = dependencies.access.policy.tokens { services.append(tokens) }
     if let httpClient { services.append(HTTPClientService(client: httpClient)) }
     services += sinkServices
     services += dispatchers as [any Service]

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Delivery
+import EdgeAccess
 import EnvelopeScanner
 import GatewayConfig
 import GatewayCore
@@ -12,6 +13,14 @@ struct PreparedEvent: Sendable {
     var record: EventRecord
     var decision: RouteDecision
     var payloadBytes: Int
+    /// What the rate limits that applied have left (`RateLimit-*`); nil when none applies.
+    var rateLimit: RateLimitStatus?
+}
+
+/// Who sends an event, and the scope its endpoint needs (`ingest` or `confirmed`).
+struct IngestCaller: Sendable {
+    var principal: Principal
+    var scope: AccessScope
 }
 
 /// Turns request bytes into routed ``EventRecord``s: one pass of the byte scanner (no object tree for the payload),
@@ -23,24 +32,29 @@ struct EventIngestor: Sendable {
     let router: Router
     let maxDepth: Int
     let metrics: IngestMetrics
+    /// Authorisation per event and the rate limits (docs/edge.md).
+    var access: EdgeAccessControl = .open
     /// Whether a route's backend holds as many records as it may (its producer's `max_outstanding_records`):
     /// new events for it get 503 until it drains.
     var isSaturated: @Sendable (SinkID) -> Bool = { _ in false }
 
     /// Validates and routes one envelope.
-    /// - Throws: ``ProblemDetails`` (400 malformed/invalid, 404 unknown stream, 413 too large).
-    func prepare(_ bytes: UnsafeRawBufferPointer, receivedAtMillis: Int64, waiterToken: UInt64) throws(ProblemDetails) -> PreparedEvent {
+    /// - Throws: ``ProblemDetails`` (400 malformed/invalid, 401/403 not granted, 404 unknown stream, 413 too large,
+    ///   429 rate limited, 503 backend saturated).
+    func prepare(_ bytes: UnsafeRawBufferPointer, receivedAtMillis: Int64, waiterToken: UInt64, caller: IngestCaller) throws(ProblemDetails)
+        -> PreparedEvent
+    {
         do {
-            return try prepareUnchecked(bytes, receivedAtMillis: receivedAtMillis, waiterToken: waiterToken)
+            return try prepareUnchecked(bytes, receivedAtMillis: receivedAtMillis, waiterToken: waiterToken, caller: caller)
         } catch {
             metrics.rejected.increment()
             throw error
         }
     }
 
-    private func prepareUnchecked(_ bytes: UnsafeRawBufferPointer, receivedAtMillis: Int64, waiterToken: UInt64) throws(ProblemDetails)
-        -> PreparedEvent
-    {
+    private func prepareUnchecked(
+        _ bytes: UnsafeRawBufferPointer, receivedAtMillis: Int64, waiterToken: UInt64, caller: IngestCaller
+    ) throws(ProblemDetails) -> PreparedEvent {
         let envelope: ScannedEnvelope
         do {
             envelope = try EnvelopeScanner.scanEnvelope(bytes, maxDepth: maxDepth)
@@ -64,8 +78,13 @@ struct EventIngestor: Sendable {
         do {
             stream = try router.stream(team: envelope.team, app: envelope.app)
         } catch {
+            // Whether a stream exists is told only to callers who could use it.
+            if error.code == .unknownStream, access.policy.isEnabled {
+                try access.require(caller.principal, caller.scope, team: envelope.team ?? "", app: envelope.app ?? "")
+            }
             throw Self.problem(for: error)
         }
+        try access.require(caller.principal, caller.scope, team: stream.team, app: stream.app)
         let eventID = envelope.eventID ?? EventID.makeUUIDv7(millis: receivedAtMillis)
         let partitionKey = envelope.partitionKey ?? eventID
         let payload = UnsafeRawBufferPointer(rebasing: bytes[envelope.payload])
@@ -85,13 +104,14 @@ struct EventIngestor: Sendable {
         if isSaturated(decision.route.sink) {
             throw ProblemDetails.backendSaturated(decision.route)
         }
+        let rateLimit = try access.admit(caller.principal, team: stream.team, app: stream.app, bytes: payload.count)
         metrics.routed(team: stream.team, app: stream.app, route: decision.route.name, isLarge: decision.isLarge, bytes: payload.count)
         let record = EventRecord(
             eventID: eventID, team: stream.team, app: stream.app, partitionKey: partitionKey,
             receivedAtMillis: receivedAtMillis, route: decision.route, copies: decision.copies,
             waiterToken: waiterToken, envelope: envelopeBytes
         )
-        return PreparedEvent(record: record, decision: decision, payloadBytes: payload.count)
+        return PreparedEvent(record: record, decision: decision, payloadBytes: payload.count, rateLimit: rateLimit)
     }
 
     static func problem(for error: EnvelopeError) -> ProblemDetails {

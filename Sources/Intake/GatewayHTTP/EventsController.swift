@@ -1,5 +1,6 @@
 import CoreMetrics
 import Delivery
+import EdgeAccess
 import EnvelopeScanner
 import GatewayCore
 import GatewayLog
@@ -111,7 +112,9 @@ struct EventsController: Sendable {
         let prepared: PreparedEvent
         do {
             prepared = try body.withUnsafeReadableBytes { bytes throws(ProblemDetails) in
-                try ingestor.prepare(bytes, receivedAtMillis: context.arrivedAtMillis, waiterToken: token)
+                try ingestor.prepare(
+                    bytes, receivedAtMillis: context.arrivedAtMillis, waiterToken: token,
+                    caller: IngestCaller(principal: context.principal, scope: isConfirmed ? .confirmed : .ingest))
             }
         } catch {
             if isConfirmed { registry.cancel(token) }
@@ -129,17 +132,16 @@ struct EventsController: Sendable {
             throw EventIngestor.problem(for: error)
         }
         let record = prepared.record
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let status = prepared.rateLimit { headers.append(contentsOf: EdgeAccessControl.headers(status)) }
         guard isConfirmed else {
-            return Response(
-                status: .accepted, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: Self.acceptedBody(record, position: position))
-            )
+            return Response(status: .accepted, headers: headers, body: ResponseBody(byteBuffer: Self.acceptedBody(record, position: position)))
         }
         switch await registry.wait(for: token, timeout: confirmedTimeout) {
         case .accepted(let receipt, let attempts):
             var json = "{" + Self.eventFields(record)
             json += "," + Self.receiptJSON(receipt) + ",\"attempts\":\(attempts)}"
-            return Self.json(json, status: .ok)
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
         case .rejected(let failure):
             throw ProblemDetails(
                 status: .badGateway, type: "delivery-failed", title: "Delivery failed",
@@ -201,7 +203,8 @@ struct EventsController: Sendable {
             return ranges.map { range, line in
                 do throws(ProblemDetails) {
                     let prepared = try ingestor.prepare(
-                        UnsafeRawBufferPointer(rebasing: bytes[range]), receivedAtMillis: context.arrivedAtMillis, waiterToken: 0
+                        UnsafeRawBufferPointer(rebasing: bytes[range]), receivedAtMillis: context.arrivedAtMillis, waiterToken: 0,
+                        caller: IngestCaller(principal: context.principal, scope: .ingest)
                     )
                     return .prepared(prepared, line: line)
                 } catch {
@@ -242,7 +245,14 @@ struct EventsController: Sendable {
         }
         let rejected = items.count - accepted
         let json = "{\"accepted\":\(accepted),\"rejected\":\(rejected),\"results\":[\(results.joined(separator: ","))]}"
-        return Self.json(json, status: rejected == 0 ? .ok : HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"))
+        var response = Self.json(json, status: rejected == 0 ? .ok : HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"))
+        // Events refused by a rate limit say when to send them again, as a 429 would.
+        let retryAfter = items.compactMap { item -> Int? in
+            guard case .problem(let problem, _) = item, problem.status == .tooManyRequests else { return nil }
+            return problem.headers[.retryAfter].flatMap { Int($0) }
+        }.max()
+        if let retryAfter { response.headers[.retryAfter] = "\(retryAfter)" }
+        return response
     }
 
     /// The 202 body, written straight into a buffer (the hot path):

@@ -1,5 +1,6 @@
 import CoreMetrics
 public import Delivery
+import EdgeAccess
 public import GatewayConfig
 public import GatewayCore
 public import GatewayLog
@@ -31,12 +32,16 @@ public enum HTTPAPI {
         /// The one reader of the log's tail that live connections share once they have caught up (a service the
         /// application runs).
         public let liveBroadcaster: LiveBroadcaster
+        /// Authentication, authorisation and rate limits (`auth:`, `limits:`, `rate_limit:`).
+        public var access: EdgeAccessControl
 
         public init(
             configuration: Configuration, router: Routing.Router, log: any EventLog, registry: ConfirmationRegistry,
             dispatchers: [SinkDispatcher], prometheus: PrometheusCollectorRegistry,
-            isSaturated: @escaping @Sendable (SinkID) -> Bool = { _ in false }, subscriptions: [Subscription] = []
+            isSaturated: @escaping @Sendable (SinkID) -> Bool = { _ in false }, subscriptions: [Subscription] = [],
+            access: EdgeAccessControl = .open
         ) {
+            self.access = access
             self.subscriptions = subscriptions
             self.isSaturated = isSaturated
             self.configuration = configuration
@@ -52,7 +57,7 @@ public enum HTTPAPI {
         /// The live streams' routes on this gateway's log.
         var live: LiveController {
             LiveController(
-                streams: configuration.streams, log: log, broadcaster: liveBroadcaster, limit: liveLimit,
+                streams: configuration.streams, log: log, broadcaster: liveBroadcaster, limit: liveLimit, access: access,
                 pingInterval: .seconds(configuration.live.pingIntervalSeconds))
         }
     }
@@ -63,9 +68,10 @@ public enum HTTPAPI {
         let server = dependencies.configuration.server
         let router = Hummingbird.Router(context: IngestRequestContext.self)
         router.middlewares.add(RequestTimingMiddleware(metrics: HTTPMetrics(factory: factory)))
+        router.middlewares.add(AuthenticationMiddleware(access: dependencies.access))
         let ingestor = EventIngestor(
             router: dependencies.router, maxDepth: server.maxJSONDepth, metrics: IngestMetrics(factory: factory),
-            isSaturated: dependencies.isSaturated
+            access: dependencies.access, isSaturated: dependencies.isSaturated
         )
         EventsController(
             ingestor: ingestor,
@@ -75,7 +81,7 @@ public enum HTTPAPI {
             maxBatchEvents: server.maxBatchEvents,
             confirmedTimeout: .milliseconds(server.confirmedTimeoutMs)
         ).addRoutes(to: router.group("v1"))
-        SubscriptionsController(subscriptions: dependencies.subscriptions).addRoutes(to: router.group("v1"))
+        SubscriptionsController(subscriptions: dependencies.subscriptions, access: dependencies.access).addRoutes(to: router.group("v1"))
         dependencies.live.addRoutes(to: router.group("v1"))
         router.get("dashboard") { _, _ in
             Response(
@@ -88,6 +94,7 @@ public enum HTTPAPI {
             registry: dependencies.registry,
             prometheus: dependencies.prometheus,
             subscriptions: dependencies.subscriptions,
+            access: dependencies.access,
             gauges: OperationsGauges(factory: factory, sinks: dependencies.dispatchers.map(\.sinkID))
         ).addRoutes(to: router)
         return router

@@ -1,3 +1,4 @@
+public import EdgeAccess
 public import Hummingbird
 import NIOCore
 
@@ -11,6 +12,9 @@ public struct IngestRequestContext: RequestContext {
     public var arrivedAt: ContinuousClock.Instant = .now
     /// When the request reached the gateway, in Unix epoch milliseconds.
     public var arrivedAtMillis: Int64 = 0
+
+    /// Who sent the request (set by the authentication middleware once `auth:` is configured).
+    public var principal: Principal = .anonymous
 
     /// The connection's channel (the live streams write to it from the broadcaster).
     public let channel: any Channel

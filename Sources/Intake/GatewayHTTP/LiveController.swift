@@ -1,4 +1,5 @@
 import AsyncAlgorithms
+import EdgeAccess
 import GatewayConfig
 import GatewayCore
 import GatewayLog
@@ -16,6 +17,7 @@ struct LiveController: Sendable {
     let log: any EventLog
     let broadcaster: LiveBroadcaster
     let limit: LiveConnectionLimit
+    let access: EdgeAccessControl
     let pingInterval: Duration
 
     /// Largest `limit` of one events page.
@@ -24,8 +26,10 @@ struct LiveController: Sendable {
     static let maxPageScan = 10_000
 
     func addRoutes(to group: RouterGroup<IngestRequestContext>) {
-        group.get("streams") { _, _ in
-            let items = streams.map { "{\"team\":\(EnvelopeWriter.jsonString($0.team)),\"app\":\(EnvelopeWriter.jsonString($0.app))}" }
+        group.get("streams") { _, context in
+            try access.requireAnywhere(context.principal, .read)
+            let readable = streams.filter { access.policy.decide(context.principal, .read, team: $0.team, app: $0.app) == .allowed }
+            let items = readable.map { "{\"team\":\(EnvelopeWriter.jsonString($0.team)),\"app\":\(EnvelopeWriter.jsonString($0.app))}" }
             return EventsController.json(
                 "{\"streams\":[" + items.joined(separator: ",") + "],\"first_sequence\":\(log.firstSequence),\"next_sequence\":\(log.nextSequence)}",
                 status: .ok)
@@ -219,8 +223,12 @@ struct LiveController: Sendable {
     }
 
     /// The `team/app` of the path, when it is a configured stream.
+    /// The route's `team/app`, when it is a configured stream the principal may read.
     func stream(_ context: IngestRequestContext) throws -> (String, String) {
-        try stream(team: context.parameters.get("team") ?? "", app: context.parameters.get("app") ?? "")
+        let team = context.parameters.get("team") ?? ""
+        let app = context.parameters.get("app") ?? ""
+        try access.require(context.principal, .read, team: team, app: app)
+        return try stream(team: team, app: app)
     }
 
     /// `team/app`, when it is a configured stream.

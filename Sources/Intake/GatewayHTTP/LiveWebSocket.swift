@@ -1,4 +1,5 @@
 import AsyncAlgorithms
+import EdgeAccess
 import GatewayConfig
 import GatewayCore
 import GatewayLog
@@ -135,6 +136,7 @@ extension LiveController {
                 let filter: LiveFilter
                 let start: UInt64
                 do {
+                    try access.require(try await access.authenticate(request), .read, team: team, app: app)
                     _ = try stream(team: team, app: app)
                     filter = try Self.filter(request)
                     start = try Self.startSequence(request) ?? log.nextSequence

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Delivery
+import EdgeAccess
 import GatewayCore
 import GatewayLog
 import HTTPTypes
@@ -16,12 +17,16 @@ struct OperationsController: Sendable {
     let registry: ConfirmationRegistry
     let prometheus: PrometheusCollectorRegistry
     let subscriptions: [Subscription]
+    let access: EdgeAccessControl
     let gauges: OperationsGauges
 
     func addRoutes(to router: Router<IngestRequestContext>) {
         router.get("health") { _, _ in self.health() }
         router.get("ready") { _, _ in self.ready() }
-        router.get("metrics") { _, _ in self.metrics() }
+        router.get("metrics") { _, context in
+            try access.requireAnywhere(context.principal, .admin)
+            return self.metrics()
+        }
     }
 
     func health() -> Response {

@@ -1,3 +1,4 @@
+import EdgeAccess
 import EnvelopeScanner
 import GatewayConfig
 import GatewayCore
@@ -9,8 +10,10 @@ import Subscriptions
 /// `/v1/subscriptions…`: state, positions, lag and counts; pause, resume, replay; dead letters and redrive.
 struct SubscriptionsController: Sendable {
     let subscriptions: [Subscription]
+    let access: EdgeAccessControl
 
-    func addRoutes(to group: RouterGroup<IngestRequestContext>) {
+    func addRoutes(to parent: RouterGroup<IngestRequestContext>) {
+        let group = parent.group().add(middleware: ScopeMiddleware(access: access, scope: .admin))
         group.get("subscriptions") { _, _ in
             EventsController.json("{\"subscriptions\":[" + subscriptions.map(Self.statusJSON).joined(separator: ",") + "]}", status: .ok)
         }
