@@ -55,7 +55,7 @@ let package = Package(
         // The YAML configuration: model, defaults, ${ENV} substitution, validation with paths.
         .target(
             name: "GatewayConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["JSONSchema", .product(name: "Yams", package: "Yams")],
             path: "Sources/Config",
             swiftSettings: swiftSettings
         ),
@@ -66,6 +66,8 @@ let package = Package(
         .target(name: "HTTPHeaderParsing", path: "Sources/Intake/HTTPHeaderParsing", swiftSettings: swiftSettings),
         // One-pass byte-level JSON validator and envelope field extractor (no dependencies).
         .target(name: "EnvelopeScanner", path: "Sources/Intake/EnvelopeScanner", swiftSettings: swiftSettings),
+        // JSON Schema (draft-04, draft-07, 2020-12): compiled once per stream schema, run on payloads (docs/json-schema.md).
+        .target(name: "JSONSchema", dependencies: ["EnvelopeScanner"], path: "Sources/Intake/JSONSchema", swiftSettings: swiftSettings),
         // Who may do what on which stream (API keys, JWTs with their JWKS, anonymous grants) and the rate limits' token
         // buckets (docs/edge.md).
         .target(
@@ -85,7 +87,7 @@ let package = Package(
             name: "GatewayHTTP",
             dependencies: [
                 "GatewayCore", "EnvelopeScanner", "HTTPHeaderParsing", "Routing", "GatewayConfig", "GatewayLog", "Delivery",
-                "Subscriptions", "LiveStreams", "EdgeAccess",
+                "Subscriptions", "LiveStreams", "EdgeAccess", "JSONSchema",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -101,8 +103,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Intake/GatewayHTTP",
-            // The dashboard page is compiled into the binary (nothing is fetched from anywhere at run time).
-            resources: [.embedInCode("Dashboard/dashboard.html")],
+            // The dashboard page and the OpenAPI document (docs/openapi.json links to it) are compiled into the binary
+            // (nothing is fetched from anywhere at run time).
+            resources: [.embedInCode("Dashboard/dashboard.html"), .embedInCode("OpenAPI/openapi.json")],
             swiftSettings: swiftSettings
         ),
 
@@ -407,7 +410,7 @@ let package = Package(
             name: "sluice",
             dependencies: [
                 "Verification", "GatewayApp", "GatewayConfig", "GatewayCore", "KinesisAPI", "LoadGenerator",
-                "AWSCredentials", "KafkaClient", "MSKIAMAuth",
+                "AWSCredentials", "KafkaClient", "MSKIAMAuth", "JSONSchema",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -448,6 +451,13 @@ let package = Package(
             name: "scanner-bench",
             dependencies: ["EnvelopeScanner"],
             path: "Benchmarks/scanner-bench",
+            swiftSettings: swiftSettings
+        ),
+        // `schema-bench`: the JSON Schema validator on one event (scripts/benchmark-schema runs it beside Python's jsonschema).
+        .executableTarget(
+            name: "schema-bench",
+            dependencies: ["JSONSchema"],
+            path: "Benchmarks/schema-bench",
             swiftSettings: swiftSettings
         ),
 
@@ -544,12 +554,13 @@ let package = Package(
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPHeaderParsingTests", dependencies: ["HTTPHeaderParsing"], swiftSettings: swiftSettings),
         .testTarget(name: "EnvelopeScannerTests", dependencies: ["EnvelopeScanner", "GatewayTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LoadGeneratorTests",
             dependencies: ["LoadGenerator"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "JSONSchema"], swiftSettings: swiftSettings),
         .testTarget(name: "EdgeAccessTests", dependencies: ["EdgeAccess", "GatewayCore", "GatewayTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VerificationTests",
@@ -621,7 +632,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            exclude: ["kinesis_peer.py", "webhook_receiver.js", "jwt_peer.py", "dashboard_check.py", "live_client.py", "ws_client.py"],
+            exclude: [
+                "kinesis_peer.py", "webhook_receiver.js", "jwt_peer.py", "cors_check.py", "dashboard_check.py", "live_client.py", "ws_client.py",
+                "openapi_check.py",
+            ],
             swiftSettings: swiftSettings
         ),
         // Every sink against the compliance suite: the archive on a directory, Kinesis on moto, Kafka on Tansu.

@@ -1,3 +1,5 @@
+public import JSONSchema
+
 /// `auth:` — who may use which stream (docs/edge.md). Absent: the gateway is open to anyone who reaches the port.
 /// Present: every endpoint but `/health` and `/ready` needs credentials, except what `anonymous` grants.
 public struct AuthConfiguration: Sendable, Equatable {
@@ -101,4 +103,51 @@ public struct RateLimitConfiguration: Sendable, Equatable {
         self.burst = burst
         self.bytesPerSecond = bytesPerSecond
     }
+}
+
+/// `server.cors:` — which web origins may call the gateway from a browser (docs/edge.md#cors).
+public struct CORSConfiguration: Sendable, Equatable {
+    /// `allowed_origins`: `scheme://host[:port]` values, or `*` for any origin.
+    public var allowedOrigins: [String] = []
+    /// `allowed_headers`: request headers allowed besides the gateway's own (`Content-Type`, `Authorization`,
+    /// `X-Api-Key`, `Idempotency-Key`, `X-Request-Id`, `X-Client-Sent-At`, `X-Deadline-Ms`, `Content-Encoding`).
+    public var allowedHeaders: [String] = []
+    /// `max_age_s`: how long a browser may cache a preflight answer. Default 600; 0…86400.
+    public var maxAgeSeconds: Int = 600
+
+    public init(allowedOrigins: [String] = [], allowedHeaders: [String] = [], maxAgeSeconds: Int = 600) {
+        self.allowedOrigins = allowedOrigins
+        self.allowedHeaders = allowedHeaders
+        self.maxAgeSeconds = maxAgeSeconds
+    }
+}
+
+/// `streams[].schema:` — the JSON Schema every payload of the stream must match, compiled once at load
+/// (docs/edge.md#json-schema).
+public struct StreamSchemaConfiguration: Sendable, Equatable {
+    /// Where it came from, for messages: `file 'schemas/order.json'` or `inline`.
+    public var origin: String
+    /// The schema document.
+    public var document: JSONValue
+    /// `draft`: `2020-12`, `draft-07` or `draft-04`; absent: from `$schema`, else 2020-12.
+    public var draft: JSONSchemaDraft?
+    /// The compiled schema.
+    public var compiled: CompiledSchema
+
+    public init(origin: String, document: JSONValue, draft: JSONSchemaDraft?, compiled: CompiledSchema) {
+        self.origin = origin
+        self.document = document
+        self.draft = draft
+        self.compiled = compiled
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.document == rhs.document && lhs.draft == rhs.draft }
+}
+
+/// `streams[].on_invalid:` — what happens to an event its stream's schema refuses.
+public enum InvalidEventAction: String, Sendable, Equatable, CaseIterable {
+    /// `reject`: `400 schema-violation` with every violation's path (the default).
+    case reject
+    /// `dead_letter`: accepted into the stream's `errors_stream` with the violations, as EventGate does.
+    case deadLetter = "dead_letter"
 }

@@ -94,6 +94,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// `max_inflight_mb`: MiB of request bodies buffered across all connections; beyond it the answer is 503 with
     /// `Retry-After`. Default 256; 1…65536.
     public var maxInflightMB: Int = 256
+    /// `cors`: cross-origin requests from browsers; `nil` (absent): no CORS headers, so browsers block cross-origin
+    /// reads.
+    public var cors: CORSConfiguration?
 
     public init() {}
 }
@@ -268,6 +271,12 @@ public struct StreamConfiguration: Sendable, Equatable {
     public var archive: Bool = true
     /// `rate_limit`: this stream's limit, for all clients together.
     public var rateLimit: RateLimitConfiguration?
+    /// `schema`: the JSON Schema of this stream's payloads.
+    public var schema: StreamSchemaConfiguration?
+    /// `on_invalid`: what happens to a payload the schema refuses. Default `reject`.
+    public var onInvalid: InvalidEventAction = .reject
+    /// `errors_stream`: where `on_invalid: dead_letter` puts refused events (a configured stream).
+    public var errorsStream: StreamReference?
 
     public init(
         team: String,

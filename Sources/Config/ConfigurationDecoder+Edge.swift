@@ -1,3 +1,4 @@
+internal import Foundation
 internal import Yams
 
 /// `auth:`, `limits:` and the per-stream and per-key `rate_limit:` (docs/edge.md).
@@ -131,7 +132,7 @@ extension ConfigurationDecoder {
         return grant
     }
 
-    private func stringList(
+    func stringList(
         _ map: MappingReader, _ key: String, expected: String, _ check: (String, ConfigPath, Mark?) -> String?
     ) -> [String] {
         guard let node = map.take(key) else { return [] }
@@ -148,6 +149,40 @@ extension ConfigurationDecoder {
             context.error(path, "expected \(expected), got \(DecodingContext.describe(node))", at: node.mark)
             return []
         }
+    }
+
+    func decodeCORS(_ map: MappingReader) -> CORSConfiguration {
+        var cors = CORSConfiguration()
+        cors.allowedOrigins = stringList(map, "allowed_origins", expected: "a list of origins ('https://shop.example.com', '*')") {
+            value, path, mark in
+            if let problem = Self.originProblem(value) { context.error(path, problem, at: mark) } else { return value }
+            return nil
+        }
+        cors.allowedHeaders = stringList(map, "allowed_headers", expected: "a list of header names") { value, path, mark in
+            let isToken = value.utf8.allSatisfy { Self.isASCIIAlphanumeric($0) || "!#$%&'*+-.^_`|~".utf8.contains($0) }
+            if isToken { return value }
+            context.error(path, "'\(DecodingContext.shorten(value))' is not a valid HTTP header name", at: mark)
+            return nil
+        }
+        map.integer("max_age_s", .between(0, 86_400), into: &cors.maxAgeSeconds)
+        map.finish()
+        if cors.allowedOrigins.isEmpty {
+            context.warning(map.path.key("allowed_origins"), "no origin is allowed, so browsers still block every cross-origin call", at: map.mark)
+        }
+        return cors
+    }
+
+    /// `*`, or `scheme://host[:port]` without a path; nil when valid.
+    static func originProblem(_ value: String) -> String? {
+        if value == "*" { return nil }
+        guard let schemeEnd = value.range(of: "://"), ["http", "https"].contains(value[..<schemeEnd.lowerBound].lowercased()) else {
+            return "expected an origin such as 'https://shop.example.com' (or '*'), got '\(DecodingContext.shorten(value))'"
+        }
+        let rest = value[schemeEnd.upperBound...]
+        if rest.isEmpty || rest.contains("/") || rest.contains("?") || rest.contains("#") {
+            return "an origin is 'scheme://host[:port]' with no path, got '\(DecodingContext.shorten(value))'"
+        }
+        return nil
     }
 
     /// A `rate_limit:` or `limits:` mapping; `limits:` also knows `kinesis_shard_admission`, not built yet.
@@ -198,7 +233,7 @@ extension ConfigurationDecoder {
         return valid ? [] : ["expected an environment variable name (letters, digits, '_')"]
     }
 
-    private static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
+    static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
             || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
     }

@@ -101,6 +101,7 @@ struct ConfigurationDecoder {
         map.integer("idle_timeout_s", .between(1, 86_400), into: &server.idleTimeoutSeconds)
         map.integer("max_connections", .between(1, 1_000_000), into: &server.maxConnections)
         let inflightValid = map.integer("max_inflight_mb", .between(1, 65536), into: &server.maxInflightMB)
+        if let cors = map.mapping("cors") { server.cors = decodeCORS(cors) }
         if bodyValid, inflightValid, server.maxBodyKB * Self.kib > server.maxInflightMB * Self.mib {
             let key = map.contains("max_inflight_mb") ? "max_inflight_mb" : "max_body_kb"
             context.warning(
@@ -402,7 +403,26 @@ struct ConfigurationDecoder {
             if let node = map.take("rate_limit"), !Self.isNull(node) {
                 stream.rateLimit = decodeRateLimit(node, itemPath.key("rate_limit"), allowShardAdmission: false)
             }
+            if let node = map.take("schema"), !Self.isNull(node) { stream.schema = decodeSchema(node, itemPath.key("schema")) }
+            map.choice("on_invalid", into: &stream.onInvalid)
+            if let node = map.take("errors_stream"), !Self.isNull(node) {
+                if let text = context.string(node, itemPath.key("errors_stream"), validate: nonEmpty) {
+                    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+                    if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty {
+                        stream.errorsStream = StreamReference(team: String(parts[0]), app: String(parts[1]))
+                    } else {
+                        context.error(
+                            itemPath.key("errors_stream"), "expected a stream 'team/app', got '\(DecodingContext.shorten(text))'", at: node.mark)
+                    }
+                }
+            }
             map.finish()
+            if stream.onInvalid == .deadLetter, stream.errorsStream == nil {
+                context.error(itemPath.key("on_invalid"), "'dead_letter' needs 'errors_stream' (the stream that keeps refused events)", at: map.mark)
+            }
+            if stream.schema == nil, map.contains("on_invalid") || map.contains("errors_stream") {
+                context.warning(itemPath, "'on_invalid' and 'errors_stream' apply only with a 'schema'", at: map.mark)
+            }
 
             if stream.kinesisStream != nil, !hasKinesis {
                 context.warning(
@@ -435,6 +455,18 @@ struct ConfigurationDecoder {
             firstIndex[name] = index
             result.names.append(name)
             result.streams.append(stream)
+        }
+        for (index, stream) in result.streams.enumerated() {
+            guard let errors = stream.errorsStream else { continue }
+            let at = path.index(firstIndex[StreamReference(team: stream.team, app: stream.app)] ?? index).key("errors_stream")
+            if !result.names.contains(errors) {
+                context.error(at, "'\(errors.team)/\(errors.app)' is not a configured stream", at: nil)
+            } else if errors == StreamReference(team: stream.team, app: stream.app) {
+                context.error(at, "a stream cannot be its own errors stream", at: nil)
+            } else if result.streams.first(where: { $0.team == errors.team && $0.app == errors.app })?.schema != nil {
+                context.error(
+                    at, "the errors stream '\(errors.team)/\(errors.app)' has a schema of its own; refused events would be refused again", at: nil)
+            }
         }
         return result
     }

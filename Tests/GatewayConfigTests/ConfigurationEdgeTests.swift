@@ -1,4 +1,6 @@
+import Foundation
 import GatewayConfig
+import JSONSchema
 import Testing
 
 @Suite("auth:, limits: and rate_limit:")
@@ -79,5 +81,46 @@ struct ConfigurationEdgeTests {
         let duplicate = Configuration.load(
             yaml: "auth:\n  api_keys:\n    - {name: a, sha256: \(Self.hash)}\n    - {name: a, sha256: \(Self.hash)}\n", environment: [:])
         #expect(duplicate.errors.map(\.message) == ["duplicate key name 'a' (already used at auth.api_keys[0])"])
+    }
+
+    @Test("schema: inline YAML, inline JSON text or a file, compiled at load; mistakes named with their path")
+    func schemas() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-schema-\(UUID().uuidString).json")
+        try #"{"type": "object", "required": ["id"]}"#.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let yaml = """
+            streams:
+              - {team: a, app: yaml, schema: {inline: {type: object, properties: {n: {type: integer, minimum: 1}, s: {const: "1"}}}}}
+              - {team: a, app: json, schema: {draft: draft-07, inline: '{"type": "array"}'}}
+              - {team: a, app: file, schema: {file: \(file.path)}, on_invalid: dead_letter, errors_stream: a/errors}
+              - {team: a, app: errors}
+            """
+        let configuration = try loadValid(yaml)
+        let yamlSchema = try #require(configuration.streams[0].schema)
+        #expect(yamlSchema.compiled.isValid(try JSONValue(parsing: #"{"n": 2, "s": "1"}"#)))
+        #expect(!yamlSchema.compiled.isValid(try JSONValue(parsing: #"{"n": 0}"#)))
+        #expect(!yamlSchema.compiled.isValid(try JSONValue(parsing: #"{"s": 1}"#)), "a quoted YAML scalar stays a string")
+        #expect(configuration.streams[1].schema?.draft == .draft7)
+        #expect(configuration.streams[2].schema?.origin == "file '\(file.path)'")
+        #expect(configuration.streams[2].onInvalid == .deadLetter)
+        #expect(configuration.streams[2].errorsStream == StreamReference(team: "a", app: "errors"))
+
+        let bad = """
+            streams:
+              - {team: a, app: one, schema: {inline: {type: object, pattern: "("}}}
+              - {team: a, app: two, schema: {file: /nonexistent/schema.json}}
+              - {team: a, app: three, schema: {inline: {type: 5}}, on_invalid: dead_letter}
+              - {team: a, app: four, schema: {inline: {}}, on_invalid: dead_letter, errors_stream: a/nowhere}
+              - {team: a, app: five, schema: {inline: {}, draft: draft-06}}
+            """
+        let found = load(bad).errors.map { "\($0.path): \($0.message)" }
+        for prefix in [
+            "streams[0].schema: the schema (inline) is not valid:", "streams[1].schema.file: cannot read the schema file '/nonexistent/schema.json'",
+            "streams[2].schema: the schema (inline) is not valid:",
+            "streams[2].on_invalid: 'dead_letter' needs 'errors_stream' (the stream that keeps refused events)",
+            "streams[3].errors_stream: 'a/nowhere' is not a configured stream", "streams[4].schema.draft: expected one of '",
+        ] {
+            #expect(found.contains { $0.hasPrefix(prefix) }, "missing: \(prefix)\nfound:\n\(found.joined(separator: "\n"))")
+        }
     }
 }

@@ -34,7 +34,10 @@ struct BadInputTests {
         Case(name: "empty body", body: [], status: 400, type: "empty-body"),
         Case(name: "unknown stream", body: Array(#"{"team":"ghost","app":"town","payload":1}"#.utf8), status: 404, type: "unknown-stream"),
         Case(name: "team without app", body: Array(#"{"team":"web","payload":1}"#.utf8), status: 400, type: "missing-stream"),
-        Case(name: "wrong content type", body: Array(#"{"payload":1}"#.utf8), contentType: "text/plain", status: 415, type: "unsupported-media-type"),
+        Case(name: "wrong content type", body: Array(#"{"payload":1}"#.utf8), contentType: "text/csv", status: 415, type: "unsupported-media-type"),
+        Case(
+            name: "text/plain that is not JSON", body: Array("hello".utf8), contentType: "text/plain;charset=UTF-8", status: 400,
+            type: "malformed-json"),
         Case(
             name: "non-UTF-8 charset", body: Array(#"{"payload":1}"#.utf8), contentType: "application/json; charset=latin1", status: 415,
             type: "unsupported-media-type"),

@@ -3,11 +3,14 @@ import Foundation
 import GatewayTesting
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import Testing
 
 /// A small HTTP client for talking to a `sluice` process.
 struct GatewayClient: Sendable {
     let baseURL: String
+    /// Where every response is recorded for the OpenAPI check (`SLUICE_RESPONSE_LOG` by default; nil: nowhere).
+    var responseLog: ResponseLog? = .fromEnvironment
 
     struct Reply: Sendable {
         var status: Int
@@ -36,7 +39,7 @@ struct GatewayClient: Sendable {
     /// streams: pass a `client` of the test's own and shut it down to end them).
     func send(
         _ method: HTTPMethod, _ path: String, body: String? = nil, headers: [(String, String)] = [], headOnly: Bool = false,
-        client: HTTPClient = .shared
+        client: HTTPClient = .shared, textBody: String? = nil
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
@@ -44,19 +47,28 @@ struct GatewayClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
         }
+        if let textBody { request.body = .bytes(ByteBuffer(string: textBody)) } // with the caller's Content-Type
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         guard headOnly else { return try await execute(request) }
         let response = try await client.execute(request, timeout: .seconds(30))
         let headers = response.headers.map { ($0.name, $0.value) }
-        guard response.status.code >= 300 else { return Reply(status: Int(response.status.code), headers: headers, body: "") }
+        guard response.status.code >= 300 else {
+            let reply = Reply(status: Int(response.status.code), headers: headers, body: "")
+            responseLog?.record(request, baseURL: baseURL, reply, bodyRead: false)
+            return reply
+        }
         let body = try await response.body.collect(upTo: 1 << 20)
-        return Reply(status: Int(response.status.code), headers: headers, body: String(buffer: body))
+        let reply = Reply(status: Int(response.status.code), headers: headers, body: String(buffer: body))
+        responseLog?.record(request, baseURL: baseURL, reply)
+        return reply
     }
 
     private func execute(_ request: HTTPClientRequest) async throws -> Reply {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 16 << 20)
-        return Reply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: String(buffer: body))
+        let reply = Reply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: String(buffer: body))
+        responseLog?.record(request, baseURL: baseURL, reply)
+        return reply
     }
 
     /// The archive sink's backlog from /health.
@@ -65,6 +77,58 @@ struct GatewayClient: Sendable {
         let object = try JSONSerialization.jsonObject(with: Data(health.body.utf8)) as? [String: Any]
         let sinks = object?["sinks"] as? [String: Any]
         return (sinks?["archive"] as? [String: Any])?["backlog_records"] as? Int ?? -1
+    }
+}
+
+/// Appends one JSON line per response to a file, for scripts/check-openapi (Tests/IntegrationTests/openapi_check.py):
+/// method, path (no query), status, content type, a subset of the headers, and the body (at most 256 KiB; `truncated`
+/// when cut, or when a live stream's body was not read).
+final class ResponseLog: Sendable {
+    /// The log named by `SLUICE_RESPONSE_LOG`, when it is set.
+    static let fromEnvironment: ResponseLog? = ProcessInfo.processInfo.environment["SLUICE_RESPONSE_LOG"].flatMap {
+        $0.isEmpty ? nil : ResponseLog(path: $0)
+    }
+    /// The headers recorded (lowercased); the document describes these.
+    static let recordedHeaders: Set<String> = [
+        "content-type", "allow", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "www-authenticate",
+        "x-request-id", "x-processing-latency", "x-network-latency", "server-timing", "idempotent-replayed", "accept-encoding",
+        "cache-control", "connection", "upgrade",
+    ]
+    static let maxBodyBytes = 256 * 1024
+
+    let path: String
+    private let file = Mutex<FileHandle?>(nil)
+
+    init(path: String) {
+        self.path = path
+    }
+
+    func record(_ request: HTTPClientRequest, baseURL: String, _ reply: GatewayClient.Reply, bodyRead: Bool = true) {
+        let target = request.url.hasPrefix(baseURL) ? String(request.url.dropFirst(baseURL.count)) : request.url
+        let body = Array(reply.body.utf8)
+        let headers = Dictionary(
+            reply.headers.map { ($0.0.lowercased(), $0.1) }.filter { Self.recordedHeaders.contains($0.0) }, uniquingKeysWith: { first, _ in first })
+        let line: [String: Any] = [
+            "method": request.method.rawValue, "path": String(target.prefix { $0 != "?" }), "status": reply.status,
+            "content_type": reply.header("Content-Type") ?? NSNull(), "headers": headers,
+            "body": String(decoding: body.prefix(Self.maxBodyBytes), as: UTF8.self),
+            "truncated": !bodyRead || body.count > Self.maxBodyBytes, "body_read": bodyRead,
+        ]
+        guard var data = try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]) else { return }
+        data.append(UInt8(ascii: "\n"))
+        append(data)
+    }
+
+    /// Appends `lines` (already in this format) as they are.
+    func append(_ lines: Data) {
+        file.withLock { handle in
+            if handle == nil {
+                let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+                guard descriptor >= 0 else { return }
+                handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+            }
+            try? handle?.write(contentsOf: lines)
+        }
     }
 }
 

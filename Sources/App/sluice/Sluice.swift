@@ -7,7 +7,7 @@ struct Sluice: AsyncParsableCommand {
         commandName: "sluice",
         abstract: "An HTTP event-capture gateway: one endpoint, events routed by config to Kinesis, Kafka or a local archive.",
         version: SluiceVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Bench.self, Verify.self, Replay.self, DeadLetters.self]
+        subcommands: [Serve.self, CheckConfig.self, Validate.self, Bench.self, Verify.self, Replay.self, DeadLetters.self]
     )
 }
 

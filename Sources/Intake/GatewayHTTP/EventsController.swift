@@ -47,7 +47,8 @@ struct EventsController: Sendable {
     func bodyKind(of request: Request, allowNDJSON: Bool) throws(ProblemDetails) -> BodyKind {
         guard let value = request.headers[.contentType] else { return .json }
         if value == "application/json" { return .json }
-        let accepted = allowNDJSON ? "application/json or application/x-ndjson" : "application/json"
+        let accepted =
+            allowNDJSON ? "application/json, application/x-ndjson or text/plain holding JSON" : "application/json or text/plain holding JSON"
         guard let contentType = ContentTypeHeader.parse(value) else {
             throw ProblemDetails(
                 status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type",
@@ -61,7 +62,8 @@ struct EventsController: Sendable {
             )
         }
         switch contentType.mediaType {
-        case "application/json": return .json
+        // text/plain: what `navigator.sendBeacon` sends for a string (and a CORS-safelisted type, so no preflight).
+        case "application/json", "text/plain": return .json
         case "application/x-ndjson" where allowNDJSON, "application/ndjson" where allowNDJSON: return .ndjson
         default:
             throw ProblemDetails(
@@ -105,8 +107,23 @@ struct EventsController: Sendable {
         }
     }
 
+    /// How long a confirmed request waits: `server.confirmed_timeout_ms`, or less when `X-Deadline-Ms` asks for it.
+    func confirmationWait(_ request: Request) throws(ProblemDetails) -> Duration {
+        guard let value = request.headers[Self.deadlineHeader] else { return confirmedTimeout }
+        guard let milliseconds = Int(value.filter { $0 != " " }), milliseconds > 0 else {
+            throw ProblemDetails(
+                status: .badRequest, type: "invalid-header", title: "Invalid header",
+                detail: "X-Deadline-Ms must be a positive whole number of milliseconds, got '\(value.prefix(64))'",
+                errors: [.init(field: "X-Deadline-Ms", message: "expected a positive integer")])
+        }
+        return min(confirmedTimeout, .milliseconds(min(milliseconds, 86_400_000)))
+    }
+
+    static let deadlineHeader = HTTPField.Name("X-Deadline-Ms") ?? .contentLength
+
     func single(_ request: Request, context: IngestRequestContext, isConfirmed: Bool) async throws -> Response {
         _ = try bodyKind(of: request, allowNDJSON: false)
+        let wait = isConfirmed ? try confirmationWait(request) : confirmedTimeout
         let body = try await collectBody(request)
         let token = isConfirmed ? registry.register() : 0
         let prepared: PreparedEvent
@@ -135,9 +152,11 @@ struct EventsController: Sendable {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let status = prepared.rateLimit { headers.append(contentsOf: EdgeAccessControl.headers(status)) }
         guard isConfirmed else {
-            return Response(status: .accepted, headers: headers, body: ResponseBody(byteBuffer: Self.acceptedBody(record, position: position)))
+            return Response(
+                status: .accepted, headers: headers,
+                body: ResponseBody(byteBuffer: Self.acceptedBody(record, position: position, deadLettered: prepared.deadLettered)))
         }
-        switch await registry.wait(for: token, timeout: confirmedTimeout) {
+        switch await registry.wait(for: token, timeout: wait) {
         case .accepted(let receipt, let attempts):
             var json = "{" + Self.eventFields(record)
             json += "," + Self.receiptJSON(receipt) + ",\"attempts\":\(attempts)}"
@@ -156,7 +175,8 @@ struct EventsController: Sendable {
         case nil:
             throw ProblemDetails(
                 status: .gatewayTimeout, type: "confirmation-timeout", title: "Confirmation timed out",
-                detail: "the backend did not confirm the event within \(confirmedTimeout); it is in the log and will still be delivered",
+                detail: "the backend did not confirm the event within \(wait)"
+                    + (wait < confirmedTimeout ? " (X-Deadline-Ms)" : "") + "; it is in the log and will still be delivered",
                 extensions: [
                     ("event_id", EnvelopeWriter.jsonString(record.eventID)),
                     ("route", EnvelopeWriter.jsonString(record.route.name)),
@@ -232,7 +252,7 @@ struct EventsController: Sendable {
             case .prepared(let prepared, let line):
                 var json = "{\"index\":\(index),"
                 if let line { json += "\"line\":\(line)," }
-                json += "\"status\":202," + Self.eventFields(prepared.record)
+                json += "\"status\":202," + Self.eventFields(prepared.record) + (prepared.deadLettered ? ",\"schema\":\"invalid\"" : "")
                 if accepted < positions.count { json += ",\"log\":\(Self.positionJSON(positions[accepted]))" }
                 results.append(json + "}")
                 accepted += 1
@@ -256,8 +276,9 @@ struct EventsController: Sendable {
     }
 
     /// The 202 body, written straight into a buffer (the hot path):
-    /// `{"event_id":…,"route":…,"stream":{"team":…,"app":…},"log":{"sequence":…,"segment":…,"offset":…}}`.
-    static func acceptedBody(_ record: EventRecord, position: LogPosition) -> ByteBuffer {
+    /// `{"event_id":…,"route":…,"stream":{"team":…,"app":…},"log":{"sequence":…,"segment":…,"offset":…}}`, with
+    /// `"schema":"invalid"` when the event went to its stream's errors stream.
+    static func acceptedBody(_ record: EventRecord, position: LogPosition, deadLettered: Bool = false) -> ByteBuffer {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(160 + record.eventID.utf8.count + record.team.utf8.count + record.app.utf8.count)
         bytes.append(contentsOf: #"{"event_id":"#.utf8)
@@ -274,7 +295,7 @@ struct EventsController: Sendable {
         bytes.append(contentsOf: String(position.segment).utf8)
         bytes.append(contentsOf: #","offset":"#.utf8)
         bytes.append(contentsOf: String(position.offset).utf8)
-        bytes.append(contentsOf: "}}".utf8)
+        bytes.append(contentsOf: (deadLettered ? #"},"schema":"invalid"}"# : "}}").utf8)
         return ByteBuffer(bytes: bytes)
     }
 

@@ -45,8 +45,21 @@ final class IngestMetrics: Sendable {
 
     private let factory: any MetricsFactory
     private let counters = Mutex<[Key: (events: Counter, bytes: Counter)]>([:])
+    private let schemaCounters = Mutex<[[String]: Counter]>([:])
     let rejected: Counter
     let refused: Counter
+
+    /// `sluice_schema_invalid_total{team,app,action}`: payloads a stream's schema refused (`reject`, `dead_letter`).
+    func schemaInvalid(team: String, app: String, action: String) {
+        let key = [team, app, action]
+        schemaCounters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Counter(
+                label: "sluice_schema_invalid_total", dimensions: [("team", team), ("app", app), ("action", action)], factory: factory)
+            counters[key] = counter
+            return counter
+        }.increment()
+    }
 
     init(factory: any MetricsFactory) {
         self.factory = factory

@@ -68,10 +68,12 @@ public enum HTTPAPI {
         let server = dependencies.configuration.server
         let router = Hummingbird.Router(context: IngestRequestContext.self)
         router.middlewares.add(RequestTimingMiddleware(metrics: HTTPMetrics(factory: factory)))
+        if let cors = server.cors { router.middlewares.add(CrossOriginMiddleware(cors)) }
         router.middlewares.add(AuthenticationMiddleware(access: dependencies.access))
         let ingestor = EventIngestor(
             router: dependencies.router, maxDepth: server.maxJSONDepth, metrics: IngestMetrics(factory: factory),
-            access: dependencies.access, isSaturated: dependencies.isSaturated
+            access: dependencies.access, schemas: StreamSchemaPolicy.policies(dependencies.configuration.streams),
+            isSaturated: dependencies.isSaturated
         )
         EventsController(
             ingestor: ingestor,
@@ -88,6 +90,7 @@ public enum HTTPAPI {
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.dashboard_html)))
         }
+        OpenAPIDocument.addRoute(to: router)
         OperationsController(
             log: dependencies.log,
             dispatchers: dependencies.dispatchers,

@@ -69,7 +69,9 @@ struct LiveController: Sendable {
                     direct: Self.directOutput(serverSentEvents: context.channel))
             } catch {
                 limit.release()
-                throw ProblemDetails(status: .serviceUnavailable, type: "log-unavailable", title: "The log is unavailable", detail: "\(error)")
+                throw ProblemDetails(
+                    status: .serviceUnavailable, type: "log-unavailable", title: "Log unavailable",
+                    detail: "the log cannot be read: \(error)", headers: [.retryAfter: "1"])
             }
             let first = log.firstSequence
             var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
@@ -192,7 +194,9 @@ struct LiveController: Sendable {
             do {
                 feed = try LiveFeed(log: log, team: team, app: app, filter: filter, from: next)
             } catch {
-                throw ProblemDetails(status: .serviceUnavailable, type: "log-unavailable", title: "The log is unavailable", detail: "\(error)")
+                throw ProblemDetails(
+                    status: .serviceUnavailable, type: "log-unavailable", title: "Log unavailable",
+                    detail: "the log cannot be read: \(error)", headers: [.retryAfter: "1"])
             }
             var scanned = 0
             while events.count < limit, next < end, scanned < Self.maxPageScan {

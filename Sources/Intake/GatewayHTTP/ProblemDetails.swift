@@ -1,19 +1,43 @@
+import GatewayConfig
 import GatewayCore
 public import HTTPTypes
 public import Hummingbird
+public import JSONSchema
 import NIOCore
 
 /// An error answered as `application/problem+json` (RFC 9457): `{"type","title","status","detail"}`, plus
 /// `errors` (field-level validation messages) and any extra members (attempt history, limits).
 public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertible {
-    /// One field-level problem.
+    /// One field-level problem: an envelope field, or a schema violation (`instance_path` and `schema_path`).
     public struct FieldError: Sendable, Equatable {
         public var field: String
         public var message: String
+        /// The JSON Pointer into the payload of a schema violation.
+        public var instancePath: String?
+        /// The JSON Pointer to the schema keyword that failed.
+        public var schemaPath: String?
 
         public init(field: String, message: String) {
             self.field = field
             self.message = message
+        }
+
+        public init(_ violation: SchemaViolation) {
+            self.init(instancePath: violation.instancePath, schemaPath: violation.schemaPath, message: violation.message)
+        }
+
+        public init(instancePath: String, schemaPath: String, message: String) {
+            self.field = "payload" + instancePath
+            self.message = message
+            self.instancePath = instancePath
+            self.schemaPath = schemaPath
+        }
+
+        var json: String {
+            var out = "{\"field\":\(EnvelopeWriter.jsonString(field))"
+            if let instancePath { out += ",\"instance_path\":\(EnvelopeWriter.jsonString(instancePath))" }
+            if let schemaPath { out += ",\"schema_path\":\(EnvelopeWriter.jsonString(schemaPath))" }
+            return out + ",\"message\":\(EnvelopeWriter.jsonString(message))}"
         }
     }
 
@@ -54,8 +78,7 @@ public struct ProblemDetails: HTTPResponseError, Sendable, CustomStringConvertib
         out += ",\"status\":\(status.code),\"detail\":\(EnvelopeWriter.jsonString(detail))"
         if !errors.isEmpty {
             out += ",\"errors\":["
-            out += errors.map { "{\"field\":\(EnvelopeWriter.jsonString($0.field)),\"message\":\(EnvelopeWriter.jsonString($0.message))}" }
-                .joined(separator: ",")
+            out += errors.map(\.json).joined(separator: ",")
             out += "]"
         }
         for (name, value) in extensions { out += ",\(EnvelopeWriter.jsonString(name)):\(value)" }
@@ -83,6 +106,15 @@ extension ProblemDetails {
             status: .badRequest, type: "invalid-envelope", title: "Invalid event envelope", detail: detail,
             errors: field.map { [FieldError(field: $0, message: detail)] } ?? []
         )
+    }
+
+    static func schemaViolation(stream: StreamReference, violations: [SchemaViolation]) -> ProblemDetails {
+        let first = violations.first.map { ": \($0.message) at \($0.instancePath.isEmpty ? "the payload's root" : "'\($0.instancePath)'")" } ?? ""
+        return ProblemDetails(
+            status: .badRequest, type: "schema-violation", title: "Event does not match its schema",
+            detail: "the payload does not match the schema of stream '\(stream.team)/\(stream.app)'"
+                + " (\(violations.count) violation\(violations.count == 1 ? "" : "s"))\(first)",
+            errors: violations.map(FieldError.init))
     }
 
     static func logFull(_ detail: String) -> ProblemDetails {

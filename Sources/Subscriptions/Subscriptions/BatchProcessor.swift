@@ -134,6 +134,8 @@ struct BatchProcessor: Sendable {
         let decision = retryLogic.decide(failure)
         if decision.kind == .permanent {
             attempts.counted += 1
+            // Not retried, but still a failed call: three in a row are `failing` (docs/subscriptions.md).
+            control.update { if $0.state != .paused, $0.consecutiveFailures >= 3 { $0.state = .failing } }
             await deadLetter(batch, .permanentFailure, attempts: attempts)
             attempts.reset()
             return

@@ -156,14 +156,14 @@ final class EdgeAccessMetrics: Sendable {
     }
 }
 
-/// Authenticates every request but `/health` and `/ready` once `auth:` is configured (401 for bad credentials),
+/// Authenticates every request but `/health`, `/ready` and `/openapi.json` once `auth:` is configured (401 for bad credentials),
 /// and leaves the principal in the context for the handlers' per-stream checks.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = IngestRequestContext
     let access: EdgeAccessControl
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard access.policy.isEnabled, request.uri.path != "/health", request.uri.path != "/ready" else {
+        guard access.policy.isEnabled, request.uri.path != "/health", request.uri.path != "/ready", request.uri.path != "/openapi.json" else {
             return try await next(request, context)
         }
         var context = context
