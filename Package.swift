@@ -82,15 +82,29 @@ let package = Package(
             path: "Sources/Intake/EdgeAccess",
             swiftSettings: swiftSettings
         ),
+        // The Idempotency-Key index: answers kept for a window, bounded, in a file that survives restarts.
+        .target(
+            name: "Idempotency",
+            dependencies: [
+                "GatewayCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            path: "Sources/Intake/Idempotency",
+            swiftSettings: swiftSettings
+        ),
         // HTTP intake: the edge guard, controllers, middleware, problem+json errors.
         .target(
             name: "GatewayHTTP",
             dependencies: [
                 "GatewayCore", "EnvelopeScanner", "HTTPHeaderParsing", "Routing", "GatewayConfig", "GatewayLog", "Delivery",
-                "Subscriptions", "LiveStreams", "EdgeAccess", "JSONSchema",
+                "Subscriptions", "LiveStreams", "EdgeAccess", "JSONSchema", "Idempotency",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -561,6 +575,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "JSONSchema"], swiftSettings: swiftSettings),
+        .testTarget(name: "IdempotencyTests", dependencies: ["Idempotency"], swiftSettings: swiftSettings),
         .testTarget(name: "EdgeAccessTests", dependencies: ["EdgeAccess", "GatewayCore", "GatewayTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VerificationTests",

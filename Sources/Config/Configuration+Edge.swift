@@ -151,3 +151,13 @@ public enum InvalidEventAction: String, Sendable, Equatable, CaseIterable {
     /// `dead_letter`: accepted into the stream's `errors_stream` with the violations, as EventGate does.
     case deadLetter = "dead_letter"
 }
+
+/// `idempotency:` — how long, and how many, `Idempotency-Key`s are remembered (docs/edge.md#idempotency).
+public struct IdempotencyConfiguration: Sendable, Equatable {
+    /// `window_hours`: a key seen again within this many hours gets the first answer. Default 24; 1…720.
+    public var windowHours: Int = 24
+    /// `max_keys`: the most keys remembered (the oldest are forgotten first). Default 100000; 1…10000000.
+    public var maxKeys: Int = 100_000
+
+    public init() {}
+}

@@ -29,6 +29,8 @@ public struct Configuration: Sendable, Equatable {
     public var auth: AuthConfiguration?
     /// The gateway-wide rate limit (`limits:`); `nil` when absent.
     public var limits: RateLimitConfiguration?
+    /// The `Idempotency-Key` index (`idempotency:`).
+    public var idempotency: IdempotencyConfiguration = .init()
 
     public init(
         server: ServerConfiguration = .init(),
@@ -97,6 +99,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// `cors`: cross-origin requests from browsers; `nil` (absent): no CORS headers, so browsers block cross-origin
     /// reads.
     public var cors: CORSConfiguration?
+    /// `tls`: the listener speaks TLS with this certificate and key; `nil` (absent): plain HTTP.
+    public var tls: ServerTLSConfiguration?
 
     public init() {}
 }

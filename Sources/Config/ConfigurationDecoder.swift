@@ -55,6 +55,11 @@ struct ConfigurationDecoder {
             live.finish()
         }
         if let auth = top.mapping("auth") { configuration.auth = decodeAuth(auth) }
+        if let idempotency = top.mapping("idempotency") {
+            idempotency.integer("window_hours", .between(1, 720), into: &configuration.idempotency.windowHours)
+            idempotency.integer("max_keys", .between(1, 10_000_000), into: &configuration.idempotency.maxKeys)
+            idempotency.finish()
+        }
         if let limitsNode = top.take("limits"), !Self.isNull(limitsNode) {
             configuration.limits = decodeRateLimit(limitsNode, top.path.key("limits"), allowShardAdmission: true)
         }
@@ -102,6 +107,7 @@ struct ConfigurationDecoder {
         map.integer("max_connections", .between(1, 1_000_000), into: &server.maxConnections)
         let inflightValid = map.integer("max_inflight_mb", .between(1, 65536), into: &server.maxInflightMB)
         if let cors = map.mapping("cors") { server.cors = decodeCORS(cors) }
+        if let tls = map.mapping("tls") { server.tls = decodeTLS(tls) }
         if bodyValid, inflightValid, server.maxBodyKB * Self.kib > server.maxInflightMB * Self.mib {
             let key = map.contains("max_inflight_mb") ? "max_inflight_mb" : "max_body_kb"
             context.warning(

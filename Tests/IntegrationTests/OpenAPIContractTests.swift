@@ -144,6 +144,18 @@ struct OpenAPIContractTests {
                 contentType: "application/x-ndjson"),
             207, "NDJSON batch with an event anonymous access does not reach")
 
+        // Explain, and Idempotency-Key: a replay, another body (422).
+        expectStatus(try await client.send(.POST, "/v1/events/explain", body: Self.event("shop/orders", "x-1"), headers: writer), 200, "explain")
+        expectStatus(try await client.send(.POST, "/v1/events/explain", body: Self.event("shop/orders", "x-2")), 200, "explain, anonymous")
+        for _ in 0..<2 {
+            expectStatus(
+                try await client.send(.POST, "/v1/events", body: Self.event("shop/orders", "i-1"), headers: writer + [("Idempotency-Key", "k-1")]),
+                202, "idempotent 202 (and its replay)")
+        }
+        expectStatus(
+            try await client.send(.POST, "/v1/events", body: Self.event("shop/orders", "i-2"), headers: writer + [("Idempotency-Key", "k-1")]),
+            422, "an idempotency key reused with another body")
+
         // Intake errors: 400, 401, 403, 404, 413 (body, batch), 415, 429, 405.
         expectStatus(try await client.send(.POST, "/v1/events", body: "{\"team\":", headers: writer), 400, "malformed JSON")
         expectStatus(try await client.send(.POST, "/v1/events", body: "", headers: writer), 400, "empty body")
@@ -173,7 +185,7 @@ struct OpenAPIContractTests {
             limited = reply.status == 429
         }
         #expect(limited, "no 429 from a stream limited to 1 event/s")
-        for path in ["/v1/events", "/v1/events/confirmed", "/v1/events/batch"] {
+        for path in ["/v1/events", "/v1/events/confirmed", "/v1/events/batch", "/v1/events/explain"] {
             for method in [HTTPMethod.GET, .PUT, .DELETE, .PATCH] {
                 let reply = try await client.send(method, path, headers: writer)
                 expectStatus(reply, 405, "\(method) \(path)")
@@ -246,7 +258,7 @@ struct OpenAPIContractTests {
         // CORS: every documented path's preflight from the allowed origin, one from another origin, OPTIONS without one.
         let document = try JSONSerialization.jsonObject(with: Data(contentsOf: documentURL)) as? [String: Any]
         let paths = (document?["paths"] as? [String: Any])?.keys.sorted() ?? []
-        #expect(paths.count == 18, "\(paths)")
+        #expect(paths.count == 19, "\(paths)")
         for template in paths {
             let path = template.replacingOccurrences(of: "{team}", with: "shop").replacingOccurrences(of: "{app}", with: "orders")
                 .replacingOccurrences(of: "{name}", with: "orders-hook")

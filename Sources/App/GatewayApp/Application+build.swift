@@ -1,3 +1,4 @@
+import ArchiveSink
 import AsyncHTTPClient
 public import Delivery
 import EdgeAccess
@@ -66,6 +67,12 @@ public func buildApplication(
     if let problem = startupProblems(configuration: configuration).first {
         throw GatewayStartupError(message: problem)
     }
+    let tls: ServerTLSContext?
+    do throws(TLSListenerError) {
+        tls = try configuration.server.tls.map { files throws(TLSListenerError) in try ServerTLSContext(configuration: files) }
+    } catch {
+        throw GatewayStartupError(message: error.message)
+    }
     let prometheus = PrometheusCollectorRegistry()
     let metrics = PrometheusMetricsFactory(registry: prometheus)
     let sinks = registeredSinks.filter { $0.isConfigured(configuration) }
@@ -113,7 +120,7 @@ public func buildApplication(
         try? httpClient?.syncShutdown()
         throw error
     }
-    let dependencies = HTTPAPI.Dependencies(
+    var dependencies = HTTPAPI.Dependencies(
         configuration: configuration,
         router: makeRouter(configuration: configuration),
         log: log,
@@ -124,12 +131,16 @@ public func buildApplication(
         subscriptions: subscriptions.subscriptions,
         access: makeEdgeAccess(configuration: configuration, environment: environment, clock: clock, metrics: metrics, logger: logger)
     )
+    if configuration.archive.enabled, let template = try? PartitionTemplate(configuration.archive.partitionTemplate) {
+        dependencies.archivePath = { team, app, millis in template.render(team: team, app: app, millis: millis) }
+    }
     let router = HTTPAPI.makeRouter(dependencies)
     // Services start in this order and shut down in reverse: the HTTP server first, then the subscriptions stop
     // (abandoning the call in flight) and their handlers' clients close, every dispatcher drains, then the sinks'
     // producers and the shared client, the live broadcaster, and the log last (persisting every cursor).
     var services: [any Service] = [EventLogService(log: log), dependencies.liveBroadcaster]
     if let tokens = dependencies.access.policy.tokens { services.append(tokens) }
+    if let tls { services.append(TLSReloadService(tls: tls, logger: logger)) }
     if let httpClient { services.append(HTTPClientService(client: httpClient)) }
     services += sinkServices
     services += dispatchers as [any Service]
@@ -139,7 +150,7 @@ public func buildApplication(
         router: router,
         server: HTTPAPI.makeServer(
             EdgeLimits(configuration.server), metrics: EdgeMetrics(factory: metrics),
-            webSocket: configuration.live.websocket ? HTTPAPI.makeWebSocketRouter(dependencies) : nil),
+            webSocket: configuration.live.websocket ? HTTPAPI.makeWebSocketRouter(dependencies) : nil, tls: tls),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.server.host, port: configuration.server.port),
             serverName: "sluice"
@@ -176,7 +187,8 @@ public func buildCeilingApplication(
 /// What a valid configuration asks for that this build cannot do: the one validation path after the loader's.
 /// `sluice check-config` reports these as errors and `sluice serve` refuses to start with them.
 public func startupProblems(configuration: Configuration) -> [String] {
-    registeredSinks.filter { $0.isConfigured(configuration) }.flatMap { $0.problems(configuration) }
+    ServerTLSContext.problems(configuration.server.tls)
+        + registeredSinks.filter { $0.isConfigured(configuration) }.flatMap { $0.problems(configuration) }
 }
 
 /// The shared HTTP client for the AWS calls of every sink.

@@ -122,6 +122,26 @@ public final class RateLimiter: Sendable {
 
     /// Admits one event of `bytes` payload bytes on `team/app`, sent with API key `key` (nil: anonymous).
     public func admit(team: String, app: String, key: String?, bytes: Int) -> RateLimitVerdict {
+        verdict(team: team, app: app, key: key, bytes: bytes, taking: true)
+    }
+
+    /// What ``admit(team:app:key:bytes:)`` would answer now, taking nothing (`POST /v1/events/explain`).
+    public func peek(team: String, app: String, key: String?, bytes: Int) -> RateLimitVerdict {
+        verdict(team: team, app: app, key: key, bytes: bytes, taking: false)
+    }
+
+    /// The names of the limits that apply to `team/app` and `key` (`gateway`, `stream`, `key`).
+    public func limits(team: String, app: String, key: String?) -> [String] {
+        state.withLock { state in
+            var names: [String] = []
+            if state.gateway != nil { names.append("gateway") }
+            if state.streams["\(team)/\(app)"] != nil { names.append("stream") }
+            if let key, state.keys[key] != nil { names.append("key") }
+            return names
+        }
+    }
+
+    private func verdict(team: String, app: String, key: String?, bytes: Int, taking: Bool) -> RateLimitVerdict {
         guard isEnabled else { return .admitted(nil) }
         let now = clock.now
         let streamName = "\(team)/\(app)"
@@ -144,7 +164,7 @@ public final class RateLimiter: Sendable {
                 store(applicable, into: &state, stream: streamName, key: key)
                 return .limited(retryAfter: longest.wait, limit: longest.name, status: Self.status(of: applicable.map(\.buckets)))
             }
-            for index in applicable.indices {
+            for index in applicable.indices where taking {
                 applicable[index].buckets.events?.take(1)
                 applicable[index].buckets.bytes?.take(cost)
             }

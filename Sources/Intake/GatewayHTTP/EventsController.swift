@@ -7,6 +7,7 @@ import GatewayLog
 import HTTPHeaderParsing
 import HTTPTypes
 import Hummingbird
+import Idempotency
 import Logging
 import NIOCore
 
@@ -18,6 +19,10 @@ struct EventsController: Sendable {
     let maxBodyBytes: Int
     let maxBatchEvents: Int
     let confirmedTimeout: Duration
+    /// The `Idempotency-Key` index; nil: the header is ignored.
+    var idempotency: IdempotencyIndex?
+    /// `POST /v1/events/explain`.
+    var explainer: EventExplainer?
 
     func addRoutes(to group: RouterGroup<IngestRequestContext>) {
         group.post("events") { request, context in
@@ -29,7 +34,17 @@ struct EventsController: Sendable {
         group.post("events/batch") { request, context in
             try await self.batch(request, context: context)
         }
-        for path in ["events", "events/confirmed", "events/batch"] {
+        if let explainer {
+            group.post("events/explain") { request, context in
+                _ = try bodyKind(of: request, allowNDJSON: false)
+                let body = try await collectBody(request)
+                let json = try body.withUnsafeReadableBytes { bytes throws(ProblemDetails) in
+                    try explainer.explain(bytes, receivedAtMillis: context.arrivedAtMillis, principal: context.principal)
+                }
+                return Self.json(json, status: .ok)
+            }
+        }
+        for path in ["events", "events/confirmed", "events/batch", "events/explain"] {
             for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
                 group.on(RouterPath(path), method: method) { _, _ -> Response in
                     throw ProblemDetails(
@@ -121,10 +136,74 @@ struct EventsController: Sendable {
 
     static let deadlineHeader = HTTPField.Name("X-Deadline-Ms") ?? .contentLength
 
+    static let idempotencyKeyHeader = HTTPField.Name("Idempotency-Key") ?? .contentLength
+    static let replayedHeader = HTTPField.Name("Idempotent-Replayed") ?? .contentLength
+
+    /// Answers a request carrying `Idempotency-Key` seen before (same caller, endpoint and body) with the first
+    /// answer and `Idempotent-Replayed: true`, appending nothing; otherwise runs `answer` and keeps what it returned
+    /// when the events were appended (2xx, and 504: in the log, still to be delivered).
+    func idempotently(
+        _ request: Request, context: IngestRequestContext, body: ByteBuffer, _ answer: () async throws -> Response
+    ) async throws -> Response {
+        guard let index = idempotency, let raw = request.headers[Self.idempotencyKeyHeader] else { return try await answer() }
+        guard !raw.isEmpty, raw.utf8.count <= 255 else {
+            throw ProblemDetails(
+                status: .badRequest, type: "invalid-header", title: "Invalid header",
+                detail: "Idempotency-Key must be 1 to 255 characters", errors: [.init(field: "Idempotency-Key", message: "1 to 255 characters")])
+        }
+        let key = IdempotencyIndex.scoped(request.uri.path + " " + raw, caller: context.principal.label)
+        let digest = body.withUnsafeReadableBytes { IdempotencyIndex.digest($0) }
+        switch index.begin(key, bodyDigest: digest) {
+        case .replay(let stored):
+            return Response(
+                status: HTTPResponse.Status(code: stored.status),
+                headers: [.contentType: stored.contentType, Self.replayedHeader: "true"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: stored.body)))
+        case .inProgress:
+            throw ProblemDetails(
+                status: .conflict, type: "idempotency-key-in-use", title: "Idempotency key in use",
+                detail: "a request with this Idempotency-Key is still being answered; retry when it is done", headers: [.retryAfter: "1"])
+        case .differentBody:
+            throw ProblemDetails(
+                status: .unprocessableContent, type: "idempotency-key-reused", title: "Idempotency key reused",
+                detail: "this Idempotency-Key was used for a request with a different body; use a new key for a new request")
+        case .proceed:
+            break
+        }
+        do {
+            let response = try await answer()
+            guard (200..<300).contains(response.status.code) else {
+                index.abandon(key)
+                return response
+            }
+            let collector = CollectedBody()
+            try await response.body.write(collector)
+            let bytes = collector.bytes
+            index.complete(
+                key, with: StoredAnswer(status: response.status.code, contentType: response.headers[.contentType] ?? "application/json", body: bytes))
+            return Response(status: response.status, headers: response.headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        } catch let problem as ProblemDetails where problem.status == .gatewayTimeout {
+            index.complete(
+                key, with: StoredAnswer(status: problem.status.code, contentType: "application/problem+json", body: Array(problem.json.utf8)))
+            throw problem
+        } catch {
+            index.abandon(key)
+            throw error
+        }
+    }
+
     func single(_ request: Request, context: IngestRequestContext, isConfirmed: Bool) async throws -> Response {
         _ = try bodyKind(of: request, allowNDJSON: false)
         let wait = isConfirmed ? try confirmationWait(request) : confirmedTimeout
         let body = try await collectBody(request)
+        return try await idempotently(request, context: context, body: body) {
+            try await single(request, body: body, context: context, isConfirmed: isConfirmed, wait: wait)
+        }
+    }
+
+    private func single(
+        _ request: Request, body: ByteBuffer, context: IngestRequestContext, isConfirmed: Bool, wait: Duration
+    ) async throws -> Response {
         let token = isConfirmed ? registry.register() : 0
         let prepared: PreparedEvent
         do {
@@ -189,6 +268,10 @@ struct EventsController: Sendable {
     func batch(_ request: Request, context: IngestRequestContext) async throws -> Response {
         let kind = try bodyKind(of: request, allowNDJSON: true)
         let body = try await collectBody(request)
+        return try await idempotently(request, context: context, body: body) { try await batch(body, kind: kind, context: context) }
+    }
+
+    private func batch(_ body: ByteBuffer, kind: BodyKind, context: IngestRequestContext) async throws -> Response {
         enum Item {
             case prepared(PreparedEvent, line: Int?)
             case problem(ProblemDetails, line: Int?)
@@ -332,4 +415,13 @@ struct EventsController: Sendable {
     static func json(_ text: String, status: HTTPResponse.Status) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
+}
+
+/// A response body written into memory (to keep an idempotent answer).
+private final class CollectedBody: ResponseBodyWriter {
+    private(set) var bytes: [UInt8] = []
+
+    func write(_ buffer: ByteBuffer) async throws { bytes += buffer.readableBytesView }
+
+    func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }

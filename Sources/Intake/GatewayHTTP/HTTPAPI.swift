@@ -7,6 +7,7 @@ public import GatewayLog
 public import Hummingbird
 public import HummingbirdCore
 import HummingbirdWebSocket
+public import Idempotency
 public import LiveStreams
 import NIOCore
 public import Prometheus
@@ -34,6 +35,11 @@ public enum HTTPAPI {
         public let liveBroadcaster: LiveBroadcaster
         /// Authentication, authorisation and rate limits (`auth:`, `limits:`, `rate_limit:`).
         public var access: EdgeAccessControl
+        /// The `Idempotency-Key` index (`idempotency:`; in `durability.dir/idempotency` with a disk log).
+        public let idempotency: IdempotencyIndex
+        /// The archive object prefix of an event (`POST /v1/events/explain`); the wiring sets it from the archive's
+        /// partition template.
+        public var archivePath: @Sendable (_ team: String, _ app: String, _ millis: Int64) -> String? = { _, _, _ in nil }
 
         public init(
             configuration: Configuration, router: Routing.Router, log: any EventLog, registry: ConfirmationRegistry,
@@ -42,6 +48,10 @@ public enum HTTPAPI {
             access: EdgeAccessControl = .open
         ) {
             self.access = access
+            let durability = configuration.durability
+            self.idempotency = IdempotencyIndex(
+                window: .seconds(configuration.idempotency.windowHours * 3600), maxKeys: configuration.idempotency.maxKeys,
+                directory: durability.mode == .disk ? durability.directory + "/idempotency" : nil)
             self.subscriptions = subscriptions
             self.isSaturated = isSaturated
             self.configuration = configuration
@@ -81,7 +91,10 @@ public enum HTTPAPI {
             registry: dependencies.registry,
             maxBodyBytes: server.maxBodyKB.multipliedClamped(by: 1024),
             maxBatchEvents: server.maxBatchEvents,
-            confirmedTimeout: .milliseconds(server.confirmedTimeoutMs)
+            confirmedTimeout: .milliseconds(server.confirmedTimeoutMs),
+            idempotency: dependencies.idempotency,
+            explainer: EventExplainer(
+                ingestor: ingestor, streams: dependencies.configuration.streams, archivePath: dependencies.archivePath)
         ).addRoutes(to: router.group("v1"))
         SubscriptionsController(subscriptions: dependencies.subscriptions, access: dependencies.access).addRoutes(to: router.group("v1"))
         dependencies.live.addRoutes(to: router.group("v1"))
@@ -110,9 +123,11 @@ public enum HTTPAPI {
     /// With `webSocket` (the routes of ``makeWebSocketRouter(_:)``, when `live.websocket` is on), the server is
     /// hummingbird-websocket's upgradable HTTP/1.1 channel with the edge moved in front of its upgrade handler
     /// (``GuardedWebSocketChannel``), so the edge still sees every request, the first one included.
+    ///
+    /// With `tls` (`server.tls`), each connection speaks TLS first, with the context current when it opens.
     public static func makeServer(
         _ limits: EdgeLimits, counters: EdgeCounters = EdgeCounters(), metrics: EdgeMetrics? = nil,
-        webSocket: Hummingbird.Router<LiveWebSocketContext>? = nil
+        webSocket: Hummingbird.Router<LiveWebSocketContext>? = nil, tls: ServerTLSContext? = nil
     ) -> HTTPServerBuilder {
         let headerSection = limits.maxHeaderBytes.addingClamped(limits.maxURIBytes).addingClamped(8192)
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
@@ -122,23 +137,24 @@ public enum HTTPAPI {
         if let webSocket {
             let responder = webSocket.buildResponder()
             return HTTPServerBuilder { http in
-                GuardedWebSocketChannel(
-                    upgrade: HTTP1WebSocketUpgradeChannel(
-                        responder: http, webSocketResponder: responder,
-                        configuration: .init(
-                            http1: HTTP1Channel.Configuration(idleTimeout: nil, httpDecoderConfiguration: decoder),
-                            ws: WebSocketServerConfiguration(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(15))))),
-                    makeGuard: { EdgeGuard(limits: limits, counters: counters, metrics: metrics) })
+                ServerTLSContext.wrap(
+                    GuardedWebSocketChannel(
+                        upgrade: HTTP1WebSocketUpgradeChannel(
+                            responder: http, webSocketResponder: responder,
+                            configuration: .init(
+                                http1: HTTP1Channel.Configuration(idleTimeout: nil, httpDecoderConfiguration: decoder),
+                                ws: WebSocketServerConfiguration(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(15))))),
+                        makeGuard: { EdgeGuard(limits: limits, counters: counters, metrics: metrics) }), in: tls)
             }
         }
-        return .http1(
-            configuration: HTTP1Channel.Configuration(
-                additionalChannelHandlers: [EdgeGuard(limits: limits, counters: counters, metrics: metrics)],
-                // The edge owns the keep-alive idle timeout (it sees raw bytes; Hummingbird's handler does not).
-                idleTimeout: nil,
-                httpDecoderConfiguration: decoder
-            )
+        let configuration = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [EdgeGuard(limits: limits, counters: counters, metrics: metrics)],
+            // The edge owns the keep-alive idle timeout (it sees raw bytes; Hummingbird's handler does not).
+            idleTimeout: nil,
+            httpDecoderConfiguration: decoder
         )
+        // `.http1(configuration:)`, with TLS in front when `server.tls` is set (``ServerTLSContext``).
+        return HTTPServerBuilder { http in ServerTLSContext.wrap(HTTP1Channel(responder: http, configuration: configuration), in: tls) }
     }
 
     /// The WebSocket routes: `GET /v1/streams/{team}/{app}/live` with an upgrade (docs/live.md).
